@@ -1,0 +1,64 @@
+/* eslint-disable */
+/**
+ * Generated `api` utility.
+ *
+ * THIS CODE IS AUTOMATICALLY GENERATED.
+ *
+ * To regenerate, run `npx convex dev`.
+ * @module
+ */
+
+import type {
+  ApiFromModules,
+  FilterApi,
+  FunctionReference,
+} from "convex/server";
+import type * as admin from "../admin.js";
+import type * as clerkWebhooks from "../clerkWebhooks.js";
+import type * as crons from "../crons.js";
+import type * as http from "../http.js";
+import type * as insights from "../insights.js";
+import type * as lib_clerk from "../lib/clerk.js";
+import type * as lib_clerkEvents from "../lib/clerkEvents.js";
+import type * as lib_errors from "../lib/errors.js";
+import type * as lib_functions from "../lib/functions.js";
+import type * as lib_permissions from "../lib/permissions.js";
+import type * as lib_rateLimit from "../lib/rateLimit.js";
+import type * as lib_validators from "../lib/validators.js";
+import type * as lib_viewer from "../lib/viewer.js";
+import type * as posts from "../posts.js";
+import type * as users from "../users.js";
+
+/**
+ * A utility for referencing Convex functions in your app's API.
+ *
+ * Usage:
+ * ```js
+ * const myFunctionReference = api.myModule.myFunction;
+ * ```
+ */
+declare const fullApi: ApiFromModules<{
+  admin: typeof admin;
+  clerkWebhooks: typeof clerkWebhooks;
+  crons: typeof crons;
+  http: typeof http;
+  insights: typeof insights;
+  "lib/clerk": typeof lib_clerk;
+  "lib/clerkEvents": typeof lib_clerkEvents;
+  "lib/errors": typeof lib_errors;
+  "lib/functions": typeof lib_functions;
+  "lib/permissions": typeof lib_permissions;
+  "lib/rateLimit": typeof lib_rateLimit;
+  "lib/validators": typeof lib_validators;
+  "lib/viewer": typeof lib_viewer;
+  posts: typeof posts;
+  users: typeof users;
+}>;
+export declare const api: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "public">
+>;
+export declare const internal: FilterApi<
+  typeof fullApi,
+  FunctionReference<any, "internal">
+>;

@@ -1,0 +1,188 @@
+/**
+ * The authorization matrix: every public function × every actor, with the expected
+ * outcome. A denied call must also leave every table exactly as it was.
+ * The last test fails when a public function exists that this matrix does not list.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
+import { errorCodeOf, type ErrorCode } from "./lib/errors";
+import { ACTOR_NAMES, fakeClerkApi, modules, seedWorld, snapshot, type ActorName, type TestConvex, type World } from "./test.world";
+
+type Outcome = "ok" | ErrorCode;
+type Row = {
+  call: (as: TestConvex, w: World) => Promise<unknown>;
+  expect: Record<ActorName, Outcome>;
+  /** Extra assertions for allowed calls. */
+  check?: (result: unknown, actor: ActorName, w: World) => void | Promise<void>;
+};
+
+const page = { paginationOpts: { numItems: 10, cursor: null } };
+const U = "UNAUTHENTICATED", F = "FORBIDDEN", N = "NOT_FOUND", P = "UPGRADE_REQUIRED";
+
+/** Signed-in actors allowed, anonymous and deleted refused. */
+const anySignedIn: Record<ActorName, Outcome> = {
+  anonymous: U, owner: "ok", other: "ok", admin: "ok", free: "ok", pro: "ok", deleted: U, revoked: "ok",
+};
+const adminsOnly: Record<ActorName, Outcome> = {
+  anonymous: U, owner: F, other: F, admin: "ok", free: F, pro: F, deleted: U, revoked: F,
+};
+
+export const MATRIX: Record<string, Row> = {
+  "users:me": {
+    call: (as) => as.query(api.users.me, {}),
+    expect: { ...anySignedIn, anonymous: "ok" },
+    check: (result, actor, w) => {
+      if (actor === "anonymous") return expect(result).toBeNull();
+      expect(result).toMatchObject({ clerkId: w.clerkIds[actor] });
+      // The revoked admin's token still says admin/pro; the newer synced row wins.
+      if (actor === "revoked") expect(result).toMatchObject({ role: "user", plan: "free_user" });
+    },
+  },
+  "users:ensure": { call: (as) => as.mutation(api.users.ensure, {}), expect: anySignedIn },
+  "posts:create": {
+    call: (as) => as.mutation(api.posts.create, { title: "new", body: "text" }),
+    expect: anySignedIn,
+    check: async (id, actor, w) => {
+      const post = await w.t.run((ctx) => ctx.db.get("posts", id as never));
+      expect(post).toMatchObject({ authorId: w.clerkIds[actor as Exclude<ActorName, "anonymous">], visibility: "private" });
+    },
+  },
+  "posts:update": {
+    call: (as, w) => as.mutation(api.posts.update, { id: w.posts.ownerPrivate, title: "changed" }),
+    expect: { anonymous: U, owner: "ok", other: N, admin: F, free: N, pro: N, deleted: U, revoked: N },
+    check: async (_r, _a, w) => {
+      expect(await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate))).toMatchObject({ title: "changed" });
+    },
+  },
+  "posts:remove": {
+    call: (as, w) => as.mutation(api.posts.remove, { id: w.posts.ownerPrivate }),
+    expect: { anonymous: U, owner: "ok", other: N, admin: "ok", free: N, pro: N, deleted: U, revoked: N },
+    check: async (_r, _a, w) => {
+      expect(await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate))).toBeNull();
+    },
+  },
+  "posts:get": {
+    call: (as, w) => as.query(api.posts.get, { id: w.posts.ownerPrivate }),
+    expect: { anonymous: U, owner: "ok", other: N, admin: "ok", free: N, pro: N, deleted: U, revoked: N },
+    check: (post, _a, w) => expect(post).toMatchObject({ _id: w.posts.ownerPrivate, title: "owner private" }),
+  },
+  "posts:listMine": {
+    call: (as) => as.query(api.posts.listMine, page),
+    expect: anySignedIn,
+    check: (result, actor, w) => {
+      const authors = (result as { page: { authorId: string }[] }).page.map((p) => p.authorId);
+      expect(authors.every((a) => a === w.clerkIds[actor as Exclude<ActorName, "anonymous">])).toBe(true);
+      if (actor === "owner") expect(authors).toHaveLength(2);
+    },
+  },
+  "posts:listPublic": {
+    call: (as) => as.query(api.posts.listPublic, page),
+    expect: anySignedIn,
+    check: (result, _a, w) => {
+      const ids = (result as { page: { _id: string; visibility: string }[] }).page;
+      expect(ids.map((p) => p._id)).toEqual([w.posts.ownerPublic]);
+    },
+  },
+  "posts:schedulePublish": {
+    call: (as, w) =>
+      as.mutation(api.posts.schedulePublish, { id: w.posts.ownerPrivate, publishAt: Date.now() + 60_000 }),
+    // Plan first, then ownership: a free caller learns nothing about whose post it is.
+    expect: { anonymous: U, owner: "ok", other: P, admin: F, free: P, pro: N, deleted: U, revoked: P },
+    check: async (_r, _a, w) => {
+      const post = await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate));
+      expect(post?.publishAt).toBeGreaterThan(Date.now());
+      expect(post?.publishJobId).toBeDefined();
+    },
+  },
+  "insights:overview": {
+    call: (as) => as.query(api.insights.overview, {}),
+    expect: { anonymous: U, owner: "ok", other: P, admin: "ok", free: P, pro: "ok", deleted: U, revoked: P },
+    check: (result, actor) => {
+      if (actor === "owner") expect(result).toMatchObject({ total: 2, public: 1, private: 1, words: 4 });
+    },
+  },
+  "admin:listUsers": {
+    call: (as) => as.query(api.admin.listUsers, page),
+    expect: adminsOnly,
+    check: (result) => expect((result as { page: unknown[] }).page).toHaveLength(7),
+  },
+  "admin:auditLog": { call: (as) => as.query(api.admin.auditLog, page), expect: adminsOnly },
+  "admin:setRole": {
+    call: (as, w) => as.action(api.admin.setRole, { clerkId: w.clerkIds.free, role: "admin" }),
+    expect: adminsOnly,
+  },
+  "admin:setPlan": {
+    call: (as, w) => as.action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
+    expect: adminsOnly,
+  },
+};
+
+async function outcomeOf(promise: Promise<unknown>): Promise<{ outcome: Outcome; result?: unknown; error?: unknown }> {
+  try {
+    return { outcome: "ok", result: await promise };
+  } catch (error) {
+    const code = errorCodeOf(error);
+    if (code === undefined) throw error; // an untyped error is itself a failure
+    return { outcome: code, error };
+  }
+}
+
+let clerk: ReturnType<typeof fakeClerkApi>;
+beforeEach(() => {
+  clerk = fakeClerkApi();
+  vi.stubGlobal("fetch", clerk.fetch);
+  vi.stubEnv("CLERK_SECRET_KEY", "sk_test_matrix");
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.unstubAllEnvs();
+});
+
+describe.each(Object.entries(MATRIX))("%s", (name, row) => {
+  test.each(ACTOR_NAMES)(`${name} as %s`, async (actor) => {
+    const w = await seedWorld();
+    const before = await snapshot(w.t);
+    const { outcome, result } = await outcomeOf(row.call(w.as(actor), w));
+    expect(outcome).toBe(row.expect[actor]);
+    if (outcome === "ok") {
+      await row.check?.(result, actor, w);
+    } else {
+      expect(await snapshot(w.t)).toEqual(before);
+      if (name.startsWith("admin:set")) expect(clerk.calls).toHaveLength(0);
+    }
+  });
+});
+
+test("admin actions call Clerk's Backend API and write an audit entry", async () => {
+  const w = await seedWorld();
+  await w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" });
+  expect(clerk.calls).toEqual([
+    {
+      method: "PATCH",
+      path: `/v1/users/${w.clerkIds.free}/metadata`,
+      body: { public_metadata: { plan: "pro" } },
+      authorization: "Bearer sk_test_matrix",
+    },
+  ]);
+  const audit = await w.as("admin").query(api.admin.auditLog, page);
+  expect(audit.page[0]).toMatchObject({ action: "admin.setPlan", actor: w.clerkIds.admin, target: w.clerkIds.free });
+  // The row changes only when Clerk's user.updated webhook lands, not from the action.
+  const row = await w.t.run((ctx) => ctx.db.query("users").withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.free)).unique());
+  expect(row?.plan).toBe("free_user");
+});
+
+test("every public function is in the matrix, and nothing in the matrix is missing", async () => {
+  const publicFunctions: string[] = [];
+  for (const [path, load] of Object.entries(modules)) {
+    if (path.startsWith("./_generated/")) continue;
+    const exports = (await load()) as Record<string, unknown>;
+    const module = path.replace(/^\.\//, "").replace(/\.ts$/, "");
+    for (const [exportName, value] of Object.entries(exports)) {
+      const fn = value as { isPublic?: boolean; isQuery?: boolean; isMutation?: boolean; isAction?: boolean };
+      if (fn && fn.isPublic && (fn.isQuery || fn.isMutation || fn.isAction)) {
+        publicFunctions.push(`${module}:${exportName}`);
+      }
+    }
+  }
+  expect(publicFunctions.sort()).toEqual(Object.keys(MATRIX).sort());
+});

@@ -1,0 +1,83 @@
+import { httpRouter } from "convex/server";
+import { Webhook } from "svix";
+import { internal } from "./_generated/api";
+import { env, httpAction } from "./_generated/server";
+import { anyEvent, clerkUserEvent, HANDLED_EVENT_TYPES } from "./lib/clerkEvents";
+
+/** Clerk's user events are a few kB; anything near this is not one. */
+const MAX_WEBHOOK_BYTES = 256 * 1024;
+
+const json = (status: number, body: Record<string, unknown>) =>
+  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+
+/**
+ * Clerk → svix → here. 400 means "this request is not a valid Clerk event" and changes
+ * nothing; 200 means processed (or a duplicate, stale or unknown event); 500 means we
+ * failed internally and svix should retry. A 200 is sent only after the mutation committed.
+ */
+const clerkUsersWebhook = httpAction(async (ctx, request) => {
+  const secret = env.CLERK_WEBHOOK_SECRET;
+  if (!secret) {
+    console.error("CLERK_WEBHOOK_SECRET is not set; refusing webhook");
+    return json(500, { error: "webhook secret not configured" });
+  }
+  const declaredLength = Number(request.headers.get("content-length") ?? 0);
+  if (declaredLength > MAX_WEBHOOK_BYTES) return json(413, { error: "payload too large" });
+  const body = await request.text();
+  if (body.length > MAX_WEBHOOK_BYTES) return json(413, { error: "payload too large" });
+
+  const svixHeaders = {
+    "svix-id": request.headers.get("svix-id") ?? "",
+    "svix-timestamp": request.headers.get("svix-timestamp") ?? "",
+    "svix-signature": request.headers.get("svix-signature") ?? "",
+  };
+  if (Object.values(svixHeaders).some((h) => h === "")) {
+    return json(400, { error: "missing svix headers" });
+  }
+
+  let verifier: Webhook;
+  try {
+    verifier = new Webhook(secret);
+  } catch {
+    console.error("CLERK_WEBHOOK_SECRET is not a valid svix secret; refusing webhook");
+    return json(500, { error: "webhook secret misconfigured" });
+  }
+  let payload: unknown;
+  try {
+    // Verifies the raw bytes (never re-serialized JSON), the timestamp window and the signature.
+    payload = verifier.verify(body, svixHeaders);
+  } catch {
+    return json(400, { error: "invalid signature" });
+  }
+
+  const svixId = svixHeaders["svix-id"];
+  const envelope = anyEvent.safeParse(payload);
+  if (!envelope.success) return json(400, { error: "malformed event" });
+  if (!(HANDLED_EVENT_TYPES as readonly string[]).includes(envelope.data.type)) {
+    console.log(`Ignoring Clerk event ${envelope.data.type} (${svixId})`);
+    return json(200, { outcome: "ignored" });
+  }
+  const event = clerkUserEvent.safeParse(payload);
+  if (!event.success) {
+    const issues = event.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+    return json(400, { error: "malformed event", issues });
+  }
+
+  try {
+    const outcome = await ctx.runMutation(internal.clerkWebhooks.applyUserEvent, {
+      svixId,
+      type: event.data.type,
+      clerkId: event.data.data.id,
+      user: event.data.type === "user.deleted" ? undefined : event.data.data,
+    });
+    console.log(`Clerk ${event.data.type} ${event.data.data.id} (${svixId}): ${outcome}`);
+    return json(200, { outcome });
+  } catch (error) {
+    console.error(`Clerk ${event.data.type} (${svixId}) failed; svix will retry`, error);
+    return json(500, { error: "internal error" });
+  }
+});
+
+const http = httpRouter();
+http.route({ path: "/clerk-users-webhook", method: "POST", handler: clerkUsersWebhook });
+export default http;

@@ -1,0 +1,31 @@
+import { env } from "../_generated/server";
+import { createClerkClient } from "@clerk/backend";
+import { isClerkAPIResponseError } from "@clerk/backend/errors";
+import { fail } from "./errors";
+
+/**
+ * Clerk's Backend API, used only from actions (it needs `fetch`). `CLERK_API_URL` points
+ * it at the local identity provider offline; unset, it is Clerk's own https://api.clerk.com.
+ */
+function clerk() {
+  const secretKey = env.CLERK_SECRET_KEY;
+  if (!secretKey) fail("UPSTREAM_ERROR", "CLERK_SECRET_KEY is not set on this deployment");
+  return createClerkClient({ secretKey, apiUrl: env.CLERK_API_URL || undefined });
+}
+
+/**
+ * Merges `patch` into the user's public metadata. Clerk then sends user.updated, and the
+ * webhook, not this call, changes the users row: Clerk stays the single writer of privileges.
+ */
+export async function updatePublicMetadata(clerkId: string, patch: Record<string, string>): Promise<void> {
+  try {
+    await clerk().users.updateUserMetadata(clerkId, { publicMetadata: patch });
+  } catch (error) {
+    if (isClerkAPIResponseError(error) && error.status === 404) fail("NOT_FOUND", "No such user in Clerk");
+    if (isClerkAPIResponseError(error)) {
+      fail("UPSTREAM_ERROR", `Clerk refused the change (HTTP ${error.status})`, { status: error.status });
+    }
+    if (error instanceof Error && "data" in error) throw error; // our own ConvexError
+    fail("UPSTREAM_ERROR", "Clerk could not be reached; nothing was changed");
+  }
+}

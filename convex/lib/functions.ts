@@ -1,0 +1,77 @@
+/**
+ * The authorization choke point. Every public Convex function is built from one of these
+ * builders (lint forbids raw `query`/`mutation`/`action` elsewhere), so the viewer is
+ * resolved once, from the verified token plus the synced users row, before any handler runs.
+ */
+import { customAction, customCtx, customMutation, customQuery } from "convex-helpers/server/customFunctions";
+import { action, mutation, query } from "../_generated/server";
+import { internal } from "../_generated/api";
+import type { Plan } from "./permissions";
+import { consumeWriteToken } from "./rateLimit";
+import {
+  loadViewer,
+  requireAdmin,
+  requirePlan,
+  requireProvisionedViewer,
+  requireViewer,
+  type Viewer,
+} from "./viewer";
+
+/** Anyone, signed in or not: `ctx.viewer` is null when signed out. */
+export const publicQuery = customQuery(
+  query,
+  customCtx(async (ctx) => ({ viewer: await loadViewer(ctx) })),
+);
+
+export const authedQuery = customQuery(
+  query,
+  customCtx(async (ctx) => ({ viewer: await requireViewer(ctx) })),
+);
+
+export const adminQuery = customQuery(
+  query,
+  customCtx(async (ctx) => ({ viewer: requireAdmin(await requireViewer(ctx)) })),
+);
+
+export const planQuery = (required: Plan) =>
+  customQuery(
+    query,
+    customCtx(async (ctx) => ({ viewer: requirePlan(await requireViewer(ctx), required) })),
+  );
+
+/** Signed in; provisions the users row if the webhook has not landed yet; no rate limit. */
+export const provisioningMutation = customMutation(
+  mutation,
+  customCtx(async (ctx) => ({ viewer: await requireProvisionedViewer(ctx) })),
+);
+
+/** Signed in and rate limited: the builder for every write. */
+export const authedMutation = customMutation(
+  mutation,
+  customCtx(async (ctx) => {
+    const viewer = await requireProvisionedViewer(ctx);
+    await consumeWriteToken(ctx, viewer.clerkId);
+    return { viewer };
+  }),
+);
+
+export const planMutation = (required: Plan) =>
+  customMutation(
+    mutation,
+    customCtx(async (ctx) => {
+      const viewer = requirePlan(await requireProvisionedViewer(ctx), required);
+      await consumeWriteToken(ctx, viewer.clerkId);
+      return { viewer };
+    }),
+  );
+
+/**
+ * Admin actions cannot read the database, so authorization (freshest source, tombstone,
+ * admin role, rate limit) runs in one internal mutation before the handler.
+ */
+export const adminAction = customAction(
+  action,
+  customCtx(async (ctx): Promise<{ viewer: Viewer }> => ({
+    viewer: await ctx.runMutation(internal.admin.authorizeAdminWrite, {}),
+  })),
+);

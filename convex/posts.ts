@@ -1,0 +1,198 @@
+import { paginationOptsValidator } from "convex/server";
+import { v } from "convex/values";
+import { z } from "zod";
+import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { internal } from "./_generated/api";
+import type { Doc, Id } from "./_generated/dataModel";
+import { fail } from "./lib/errors";
+import { authedMutation, authedQuery, planMutation } from "./lib/functions";
+import { canCreatePost, canEditPost, canReadPost, canRemovePost, FREE_POST_QUOTA } from "./lib/permissions";
+import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
+import type { Viewer } from "./lib/viewer";
+
+/** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
+const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
+
+export function toPostView({ publishJobId: _job, ...post }: Doc<"posts">): PostView {
+  return post;
+}
+
+/**
+ * Loads a post the viewer may read. Others' private posts are reported exactly like
+ * missing ones (NOT_FOUND), so ids cannot be probed for existence.
+ */
+async function readablePost(ctx: QueryCtx, viewer: Viewer, id: Id<"posts">) {
+  const post = await ctx.db.get("posts", id);
+  if (post === null || !canReadPost(viewer.clerkId, viewer, post)) fail("NOT_FOUND", "No such post");
+  return post;
+}
+
+/** Used after readablePost: the viewer may know the post exists, so the refusal says why. */
+function denyPostWrite(): never {
+  return fail("FORBIDDEN", "Only the author can change this post");
+}
+
+async function ownPostForWrite(ctx: MutationCtx, viewer: Viewer, id: Id<"posts">) {
+  const post = await readablePost(ctx, viewer, id);
+  if (!canEditPost(viewer.clerkId, post)) denyPostWrite();
+  return post;
+}
+
+export const create = authedMutation({
+  args: { title: v.string(), body: v.string(), visibility: v.optional(visibility) },
+  returns: v.id("posts"),
+  handler: async (ctx, args) => {
+    const input = parseInput(postInput.required(), { title: args.title, body: args.body });
+    const { viewer } = ctx;
+    // Only a free plan needs the count, and it reads at most quota + 0 of the caller's own posts.
+    const ownCount =
+      viewer.plan === "pro"
+        ? 0
+        : (
+            await ctx.db
+              .query("posts")
+              .withIndex("by_author", (q) => q.eq("authorId", viewer.clerkId))
+              .take(FREE_POST_QUOTA)
+          ).length;
+    if (!canCreatePost(viewer, ownCount)) {
+      fail("UPGRADE_REQUIRED", `The free plan includes ${FREE_POST_QUOTA} posts`, { requiredPlan: "pro" });
+    }
+    return await ctx.db.insert("posts", {
+      authorId: viewer.clerkId,
+      title: input.title.trim(),
+      body: input.body,
+      visibility: args.visibility ?? "private",
+      updatedAt: Date.now(),
+    });
+  },
+});
+
+export const update = authedMutation({
+  args: {
+    id: v.id("posts"),
+    title: v.optional(v.string()),
+    body: v.optional(v.string()),
+    visibility: v.optional(visibility),
+  },
+  returns: v.null(),
+  handler: async (ctx, { id, ...changes }) => {
+    const post = await ownPostForWrite(ctx, ctx.viewer, id);
+    const input = parseInput(postInput, { title: changes.title, body: changes.body });
+    const patch: Partial<Doc<"posts">> = { updatedAt: Date.now() };
+    if (input.title !== undefined) patch.title = input.title.trim();
+    if (input.body !== undefined) patch.body = input.body;
+    if (changes.visibility !== undefined) patch.visibility = changes.visibility;
+    await ctx.db.patch("posts", post._id, patch);
+    return null;
+  },
+});
+
+export const remove = authedMutation({
+  args: { id: v.id("posts") },
+  returns: v.null(),
+  handler: async (ctx, { id }) => {
+    const post = await readablePost(ctx, ctx.viewer, id);
+    if (!canRemovePost(ctx.viewer.clerkId, ctx.viewer, post)) denyPostWrite();
+    if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
+    await ctx.db.delete("posts", post._id);
+    return null;
+  },
+});
+
+export const get = authedQuery({
+  args: { id: v.id("posts") },
+  returns: postValidator,
+  handler: async (ctx, { id }) => toPostView(await readablePost(ctx, ctx.viewer, id)),
+});
+
+export const listMine = authedQuery({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: pageOf(postValidator),
+  handler: async (ctx, { paginationOpts }) => {
+    const result = await ctx.db
+      .query("posts")
+      .withIndex("by_author", (q) => q.eq("authorId", ctx.viewer.clerkId))
+      .order("desc")
+      .paginate(paginationOpts);
+    return { ...result, page: result.page.map(toPostView) };
+  },
+});
+
+export const listPublic = authedQuery({
+  args: { paginationOpts: paginationOptsValidator },
+  returns: pageOf(postValidator),
+  handler: async (ctx, { paginationOpts }) => {
+    const result = await ctx.db
+      .query("posts")
+      .withIndex("by_visibility", (q) => q.eq("visibility", "public"))
+      .order("desc")
+      .paginate(paginationOpts);
+    return { ...result, page: result.page.map(toPostView) };
+  },
+});
+
+const publishAtInput = z
+  .number()
+  .int("publishAt must be a whole number of milliseconds")
+  .refine((t) => t > Date.now(), "publishAt must be in the future")
+  .refine((t) => t <= Date.now() + MAX_SCHEDULE_AHEAD_MS, "publishAt must be within a year");
+
+export const schedulePublish = planMutation("pro")({
+  args: { id: v.id("posts"), publishAt: v.number() },
+  returns: v.null(),
+  handler: async (ctx, { id, publishAt }) => {
+    const post = await ownPostForWrite(ctx, ctx.viewer, id);
+    parseInput(publishAtInput, publishAt);
+    if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
+    const publishJobId = await ctx.scheduler.runAt(publishAt, internal.posts.publishDue, {
+      id: post._id,
+      publishAt,
+    });
+    await ctx.db.patch("posts", post._id, { publishAt, publishJobId, updatedAt: Date.now() });
+    return null;
+  },
+});
+
+/** Runs on the Convex scheduler at `publishAt`; a rescheduled or deleted post is left alone. */
+export const publishDue = internalMutation({
+  args: { id: v.id("posts"), publishAt: v.number() },
+  returns: v.null(),
+  handler: async (ctx, { id, publishAt }) => {
+    const post = await ctx.db.get("posts", id);
+    if (post === null || post.publishAt !== publishAt) return null;
+    await ctx.db.patch("posts", id, {
+      visibility: "public",
+      publishAt: undefined,
+      publishJobId: undefined,
+      updatedAt: Date.now(),
+    });
+    return null;
+  },
+});
+
+/** Deletes a deleted user's posts in batches, so no single transaction grows with their data. */
+export const deleteAllByAuthor = internalMutation({
+  args: { authorId: v.string() },
+  returns: v.null(),
+  handler: async (ctx, { authorId }) => {
+    await deletePostsByAuthor(ctx, authorId);
+    return null;
+  },
+});
+
+const CASCADE_BATCH = 200;
+
+export async function deletePostsByAuthor(ctx: MutationCtx, authorId: string) {
+  const batch = await ctx.db
+    .query("posts")
+    .withIndex("by_author", (q) => q.eq("authorId", authorId))
+    .take(CASCADE_BATCH);
+  for (const post of batch) {
+    if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
+    await ctx.db.delete("posts", post._id);
+  }
+  if (batch.length === CASCADE_BATCH) {
+    await ctx.scheduler.runAfter(0, internal.posts.deleteAllByAuthor, { authorId });
+  }
+  return batch.length;
+}

@@ -1,0 +1,59 @@
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+import { plan, role, visibility } from "./lib/validators";
+
+export default defineSchema({
+  /** One row per Clerk user, written from verified webhooks (or provisionally by users.ensure). */
+  users: defineTable({
+    clerkId: v.string(),
+    email: v.string(),
+    name: v.string(),
+    imageUrl: v.string(),
+    role,
+    plan,
+    /** Clerk's `updated_at` (ms) of the data this row holds; 0 for a provisional row. */
+    clerkUpdatedAt: v.number(),
+    /** false while the row holds only token claims (users.ensure before user.created arrived). */
+    synced: v.boolean(),
+    /** Tombstone: set by user.deleted; a tombstoned row is never revived. */
+    deletedAt: v.optional(v.number()),
+  }).index("by_clerkId", ["clerkId"]),
+
+  posts: defineTable({
+    authorId: v.string(),
+    title: v.string(),
+    body: v.string(),
+    visibility,
+    publishAt: v.optional(v.number()),
+    publishJobId: v.optional(v.id("_scheduled_functions")),
+    updatedAt: v.number(),
+  })
+    .index("by_author", ["authorId"])
+    .index("by_visibility", ["visibility"]),
+
+  /** svix-ids already applied: a redelivery of one of these is acknowledged and ignored. */
+  webhookEvents: defineTable({
+    svixId: v.string(),
+    type: v.string(),
+    clerkId: v.optional(v.string()),
+    outcome: v.string(),
+    receivedAt: v.number(),
+  })
+    .index("by_svixId", ["svixId"])
+    .index("by_receivedAt", ["receivedAt"]),
+
+  auditLog: defineTable({
+    action: v.string(),
+    /** clerkId of the admin, or "clerk" for webhook-driven entries. */
+    actor: v.string(),
+    target: v.optional(v.string()),
+    details: v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null()))),
+  }),
+
+  /** Token buckets for per-user write rate limiting. */
+  rateLimits: defineTable({
+    key: v.string(),
+    tokens: v.number(),
+    updatedAt: v.number(),
+  }).index("by_key", ["key"]),
+});

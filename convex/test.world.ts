@@ -1,0 +1,182 @@
+/// <reference types="vite/client" />
+/**
+ * Test fixtures shared by the convex-test suites: the module map, actors with tokens,
+ * a seeded world, a fake Clerk Backend API and a snapshot of every table.
+ * (Two dots in the file name: `npx convex deploy` skips it, as it skips *.test.ts.)
+ */
+import { convexTest } from "convex-test";
+import type { UserIdentity } from "convex/server";
+import { vi } from "vitest";
+import type { Id } from "./_generated/dataModel";
+import type { Plan, Role } from "./lib/permissions";
+import schema from "./schema";
+
+/** Every deployable module (the names `npx convex deploy` bundles: one dot only). */
+export const modules = Object.fromEntries(
+  Object.entries(import.meta.glob("./**/*.*s")).filter(([path]) => path.split("/").at(-1)!.split(".").length === 2),
+);
+
+export const ISSUER = "https://clerk.gatehouse.test";
+
+export function newTest() {
+  return convexTest(schema, modules);
+}
+export type TestConvex = ReturnType<typeof newTest>;
+
+export type TokenClaims = { role?: Role; plan?: Plan; iatMs?: number; email?: string; name?: string };
+
+/** A verified identity as Convex hands it to functions for a Clerk session token. */
+export function identityFor(clerkId: string, claims: TokenClaims = {}): Partial<UserIdentity> {
+  return {
+    issuer: ISSUER,
+    subject: clerkId,
+    tokenIdentifier: `${ISSUER}|${clerkId}`,
+    email: claims.email ?? `${clerkId}@gatehouse.test`,
+    name: claims.name ?? clerkId,
+    metadata: { role: claims.role ?? "user", plan: claims.plan ?? "free_user" },
+    ...(claims.iatMs === undefined ? {} : { iat: Math.floor(claims.iatMs / 1000) }),
+  };
+}
+
+type Actor = { clerkId: string; row?: { role: Role; plan: Plan; updatedAt: number; deleted?: boolean }; token: TokenClaims };
+
+/**
+ * The actors of the authorization matrix. Rows were synced two minutes ago; tokens are
+ * a minute old, except the revoked admin's, whose token predates the demotion webhook.
+ */
+export function actors(now = Date.now()) {
+  const rowAt = now - 120_000;
+  const tokenAt = now - 60_000;
+  const a = (clerkId: string, role: Role, plan: Plan, extra: Partial<Actor> = {}): Actor => ({
+    clerkId,
+    row: { role, plan, updatedAt: rowAt },
+    token: { role, plan, iatMs: tokenAt },
+    ...extra,
+  });
+  return {
+    owner: a("user_owner", "user", "pro"),
+    other: a("user_other", "user", "free_user"),
+    admin: a("user_admin", "admin", "pro"),
+    free: a("user_free", "user", "free_user"),
+    pro: a("user_pro", "user", "pro"),
+    deleted: a("user_deleted", "user", "pro", {
+      row: { role: "user", plan: "pro", updatedAt: rowAt, deleted: true },
+    }),
+    revoked: {
+      clerkId: "user_revoked",
+      // Demoted (admin → user, pro → free_user) by a webhook that landed after the token was minted.
+      row: { role: "user", plan: "free_user", updatedAt: tokenAt + 30_000 },
+      token: { role: "admin", plan: "pro", iatMs: tokenAt },
+    } satisfies Actor,
+  };
+}
+export type ActorName = "anonymous" | keyof ReturnType<typeof actors>;
+export const ACTOR_NAMES: ActorName[] = ["anonymous", "owner", "other", "admin", "free", "pro", "deleted", "revoked"];
+
+export type World = {
+  t: TestConvex;
+  as: (actor: ActorName) => TestConvex;
+  posts: { ownerPrivate: Id<"posts">; ownerPublic: Id<"posts">; otherPrivate: Id<"posts"> };
+  clerkIds: Record<Exclude<ActorName, "anonymous">, string>;
+};
+
+/** A fresh deployment with every actor's users row and a few posts. */
+export async function seedWorld(): Promise<World> {
+  const t = newTest();
+  const cast = actors();
+  await t.run(async (ctx) => {
+    for (const actor of Object.values(cast)) {
+      if (!actor.row) continue;
+      await ctx.db.insert("users", {
+        clerkId: actor.clerkId,
+        email: `${actor.clerkId}@gatehouse.test`,
+        name: actor.clerkId,
+        imageUrl: "",
+        role: actor.row.role,
+        plan: actor.row.plan,
+        clerkUpdatedAt: actor.row.updatedAt,
+        synced: true,
+        ...(actor.row.deleted ? { deletedAt: actor.row.updatedAt } : {}),
+      });
+    }
+  });
+  const insertPost = (authorId: string, visibility: "private" | "public", title: string) =>
+    t.run((ctx) => ctx.db.insert("posts", { authorId, title, body: "hello world", visibility, updatedAt: Date.now() }));
+  const posts = {
+    ownerPrivate: await insertPost(cast.owner.clerkId, "private", "owner private"),
+    ownerPublic: await insertPost(cast.owner.clerkId, "public", "owner public"),
+    otherPrivate: await insertPost(cast.other.clerkId, "private", "other private"),
+  };
+  const as = (name: ActorName) =>
+    name === "anonymous" ? t : t.withIdentity(identityFor(cast[name].clerkId, cast[name].token));
+  const clerkIds = Object.fromEntries(Object.entries(cast).map(([k, v]) => [k, v.clerkId])) as World["clerkIds"];
+  return { t, as, posts, clerkIds };
+}
+
+const TABLES = ["users", "posts", "webhookEvents", "auditLog", "rateLimits"] as const;
+
+/** Every document of every table, to prove a rejected call changed nothing. */
+export function snapshot(t: TestConvex) {
+  return t.run(async (ctx) => {
+    const all: Record<string, unknown[]> = {};
+    for (const table of TABLES) all[table] = await ctx.db.query(table).collect();
+    return all;
+  });
+}
+
+/**
+ * A stand-in for Clerk's Backend API at https://api.clerk.com, installed as the global
+ * `fetch` so the real `@clerk/backend` client inside admin actions talks to it.
+ */
+export function fakeClerkApi() {
+  const calls: { method: string; path: string; body: unknown; authorization: string | null }[] = [];
+  const metadata = new Map<string, Record<string, unknown>>();
+  const fake = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const url = new URL(request.url);
+    const body = request.method === "GET" ? undefined : await request.json().catch(() => undefined);
+    calls.push({ method: request.method, path: url.pathname, body, authorization: request.headers.get("authorization") });
+    const match = /^\/v1\/users\/([^/]+)\/metadata$/.exec(url.pathname);
+    if (request.method === "PATCH" && match?.[1]) {
+      const id = decodeURIComponent(match[1]);
+      if (id.startsWith("user_missing")) {
+        return Response.json(
+          { errors: [{ code: "resource_not_found", message: "not found", long_message: "not found" }] },
+          { status: 404, headers: { "Content-Type": "application/json" } },
+        );
+      }
+      const patch = (body as { public_metadata?: Record<string, unknown> } | undefined)?.public_metadata ?? {};
+      const merged = { ...metadata.get(id), ...patch };
+      metadata.set(id, merged);
+      return new Response(JSON.stringify(clerkUser(id, merged)), {
+        status: 200,
+        headers: { "Content-Type": "application/json" },
+      });
+    }
+    return new Response("not found", { status: 404 });
+  });
+  return { fetch: fake, calls };
+}
+
+export function clerkUser(id: string, publicMetadata: Record<string, unknown> = {}, updatedAt = Date.now()) {
+  return {
+    object: "user",
+    id,
+    first_name: "Test",
+    last_name: "User",
+    image_url: "https://img.gatehouse.test/x.png",
+    has_image: false,
+    primary_email_address_id: `idn_${id}`,
+    email_addresses: [
+      { object: "email_address", id: `idn_${id}`, email_address: `${id}@example.com`, verification: null, linked_to: [] },
+    ],
+    phone_numbers: [],
+    web3_wallets: [],
+    external_accounts: [],
+    public_metadata: publicMetadata,
+    private_metadata: { secret: "never stored" },
+    unsafe_metadata: { role: "admin", plan: "pro" },
+    created_at: updatedAt - 1000,
+    updated_at: updatedAt,
+  };
+}
