@@ -29,12 +29,14 @@ export default tseslint.config(
             {
               name: "./_generated/server",
               importNames: ["query", "mutation", "action"],
-              message: "Build public functions with the wrappers in convex/lib/functions.ts (the auth choke point).",
+              message:
+                "Build public functions with the wrappers in convex/lib/functions.ts (the auth choke point).",
             },
             {
               name: "../_generated/server",
               importNames: ["query", "mutation", "action"],
-              message: "Build public functions with the wrappers in convex/lib/functions.ts (the auth choke point).",
+              message:
+                "Build public functions with the wrappers in convex/lib/functions.ts (the auth choke point).",
             },
           ],
         },

@@ -6,7 +6,16 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { errorCodeOf, type ErrorCode } from "./lib/errors";
-import { ACTOR_NAMES, fakeClerkApi, modules, seedWorld, snapshot, type ActorName, type TestConvex, type World } from "./test.world";
+import {
+  ACTOR_NAMES,
+  fakeClerkApi,
+  modules,
+  seedWorld,
+  snapshot,
+  type ActorName,
+  type TestConvex,
+  type World,
+} from "./test.world";
 
 type Outcome = "ok" | ErrorCode;
 type Row = {
@@ -17,14 +26,31 @@ type Row = {
 };
 
 const page = { paginationOpts: { numItems: 10, cursor: null } };
-const U = "UNAUTHENTICATED", F = "FORBIDDEN", N = "NOT_FOUND", P = "UPGRADE_REQUIRED";
+const U = "UNAUTHENTICATED",
+  F = "FORBIDDEN",
+  N = "NOT_FOUND",
+  P = "UPGRADE_REQUIRED";
 
 /** Signed-in actors allowed, anonymous and deleted refused. */
 const anySignedIn: Record<ActorName, Outcome> = {
-  anonymous: U, owner: "ok", other: "ok", admin: "ok", free: "ok", pro: "ok", deleted: U, revoked: "ok",
+  anonymous: U,
+  owner: "ok",
+  other: "ok",
+  admin: "ok",
+  free: "ok",
+  pro: "ok",
+  deleted: U,
+  revoked: "ok",
 };
 const adminsOnly: Record<ActorName, Outcome> = {
-  anonymous: U, owner: F, other: F, admin: "ok", free: F, pro: F, deleted: U, revoked: F,
+  anonymous: U,
+  owner: F,
+  other: F,
+  admin: "ok",
+  free: F,
+  pro: F,
+  deleted: U,
+  revoked: F,
 };
 
 export const MATRIX: Record<string, Row> = {
@@ -44,14 +70,19 @@ export const MATRIX: Record<string, Row> = {
     expect: anySignedIn,
     check: async (id, actor, w) => {
       const post = await w.t.run((ctx) => ctx.db.get("posts", id as never));
-      expect(post).toMatchObject({ authorId: w.clerkIds[actor as Exclude<ActorName, "anonymous">], visibility: "private" });
+      expect(post).toMatchObject({
+        authorId: w.clerkIds[actor as Exclude<ActorName, "anonymous">],
+        visibility: "private",
+      });
     },
   },
   "posts:update": {
     call: (as, w) => as.mutation(api.posts.update, { id: w.posts.ownerPrivate, title: "changed" }),
     expect: { anonymous: U, owner: "ok", other: N, admin: F, free: N, pro: N, deleted: U, revoked: N },
     check: async (_r, _a, w) => {
-      expect(await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate))).toMatchObject({ title: "changed" });
+      expect(await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate))).toMatchObject({
+        title: "changed",
+      });
     },
   },
   "posts:remove": {
@@ -117,7 +148,9 @@ export const MATRIX: Record<string, Row> = {
   },
 };
 
-async function outcomeOf(promise: Promise<unknown>): Promise<{ outcome: Outcome; result?: unknown; error?: unknown }> {
+async function outcomeOf(
+  promise: Promise<unknown>,
+): Promise<{ outcome: Outcome; result?: unknown; error?: unknown }> {
   try {
     return { outcome: "ok", result: await promise };
   } catch (error) {
@@ -165,9 +198,18 @@ test("admin actions call Clerk's Backend API and write an audit entry", async ()
     },
   ]);
   const audit = await w.as("admin").query(api.admin.auditLog, page);
-  expect(audit.page[0]).toMatchObject({ action: "admin.setPlan", actor: w.clerkIds.admin, target: w.clerkIds.free });
+  expect(audit.page[0]).toMatchObject({
+    action: "admin.setPlan",
+    actor: w.clerkIds.admin,
+    target: w.clerkIds.free,
+  });
   // The row changes only when Clerk's user.updated webhook lands, not from the action.
-  const row = await w.t.run((ctx) => ctx.db.query("users").withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.free)).unique());
+  const row = await w.t.run((ctx) =>
+    ctx.db
+      .query("users")
+      .withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.free))
+      .unique(),
+  );
   expect(row?.plan).toBe("free_user");
 });
 

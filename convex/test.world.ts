@@ -4,16 +4,18 @@
  * a seeded world, a fake Clerk Backend API and a snapshot of every table.
  * (Two dots in the file name: `npx convex deploy` skips it, as it skips *.test.ts.)
  */
-import { convexTest } from "convex-test";
+import { convexTest, type TestConvexForDataModel } from "convex-test";
 import type { UserIdentity } from "convex/server";
 import { vi } from "vitest";
-import type { Id } from "./_generated/dataModel";
+import type { DataModel, Id } from "./_generated/dataModel";
 import type { Plan, Role } from "./lib/permissions";
 import schema from "./schema";
 
 /** Every deployable module (the names `npx convex deploy` bundles: one dot only). */
 export const modules = Object.fromEntries(
-  Object.entries(import.meta.glob("./**/*.*s")).filter(([path]) => path.split("/").at(-1)!.split(".").length === 2),
+  Object.entries(import.meta.glob("./**/*.*s")).filter(
+    ([path]) => path.split("/").at(-1)!.split(".").length === 2,
+  ),
 );
 
 export const ISSUER = "https://clerk.gatehouse.test";
@@ -21,7 +23,8 @@ export const ISSUER = "https://clerk.gatehouse.test";
 export function newTest() {
   return convexTest(schema, modules);
 }
-export type TestConvex = ReturnType<typeof newTest>;
+/** A deployment as one caller sees it (the root, or `withIdentity`). */
+export type TestConvex = TestConvexForDataModel<DataModel>;
 
 export type TokenClaims = { role?: Role; plan?: Plan; iatMs?: number; email?: string; name?: string };
 
@@ -38,7 +41,11 @@ export function identityFor(clerkId: string, claims: TokenClaims = {}): Partial<
   };
 }
 
-type Actor = { clerkId: string; row?: { role: Role; plan: Plan; updatedAt: number; deleted?: boolean }; token: TokenClaims };
+type Actor = {
+  clerkId: string;
+  row?: { role: Role; plan: Plan; updatedAt: number; deleted?: boolean };
+  token: TokenClaims;
+};
 
 /**
  * The actors of the authorization matrix. Rows were synced two minutes ago; tokens are
@@ -67,14 +74,23 @@ export function actors(now = Date.now()) {
       // Demoted (admin → user, pro → free_user) by a webhook that landed after the token was minted.
       row: { role: "user", plan: "free_user", updatedAt: tokenAt + 30_000 },
       token: { role: "admin", plan: "pro", iatMs: tokenAt },
-    } satisfies Actor,
+    } as Actor,
   };
 }
 export type ActorName = "anonymous" | keyof ReturnType<typeof actors>;
-export const ACTOR_NAMES: ActorName[] = ["anonymous", "owner", "other", "admin", "free", "pro", "deleted", "revoked"];
+export const ACTOR_NAMES: ActorName[] = [
+  "anonymous",
+  "owner",
+  "other",
+  "admin",
+  "free",
+  "pro",
+  "deleted",
+  "revoked",
+];
 
 export type World = {
-  t: TestConvex;
+  t: ReturnType<typeof newTest>;
   as: (actor: ActorName) => TestConvex;
   posts: { ownerPrivate: Id<"posts">; ownerPublic: Id<"posts">; otherPrivate: Id<"posts"> };
   clerkIds: Record<Exclude<ActorName, "anonymous">, string>;
@@ -101,7 +117,9 @@ export async function seedWorld(): Promise<World> {
     }
   });
   const insertPost = (authorId: string, visibility: "private" | "public", title: string) =>
-    t.run((ctx) => ctx.db.insert("posts", { authorId, title, body: "hello world", visibility, updatedAt: Date.now() }));
+    t.run((ctx) =>
+      ctx.db.insert("posts", { authorId, title, body: "hello world", visibility, updatedAt: Date.now() }),
+    );
   const posts = {
     ownerPrivate: await insertPost(cast.owner.clerkId, "private", "owner private"),
     ownerPublic: await insertPost(cast.owner.clerkId, "public", "owner public"),
@@ -109,7 +127,9 @@ export async function seedWorld(): Promise<World> {
   };
   const as = (name: ActorName) =>
     name === "anonymous" ? t : t.withIdentity(identityFor(cast[name].clerkId, cast[name].token));
-  const clerkIds = Object.fromEntries(Object.entries(cast).map(([k, v]) => [k, v.clerkId])) as World["clerkIds"];
+  const clerkIds = Object.fromEntries(
+    Object.entries(cast).map(([k, v]) => [k, v.clerkId]),
+  ) as World["clerkIds"];
   return { t, as, posts, clerkIds };
 }
 
@@ -135,7 +155,12 @@ export function fakeClerkApi() {
     const request = new Request(input, init);
     const url = new URL(request.url);
     const body = request.method === "GET" ? undefined : await request.json().catch(() => undefined);
-    calls.push({ method: request.method, path: url.pathname, body, authorization: request.headers.get("authorization") });
+    calls.push({
+      method: request.method,
+      path: url.pathname,
+      body,
+      authorization: request.headers.get("authorization"),
+    });
     const match = /^\/v1\/users\/([^/]+)\/metadata$/.exec(url.pathname);
     if (request.method === "PATCH" && match?.[1]) {
       const id = decodeURIComponent(match[1]);
@@ -145,7 +170,8 @@ export function fakeClerkApi() {
           { status: 404, headers: { "Content-Type": "application/json" } },
         );
       }
-      const patch = (body as { public_metadata?: Record<string, unknown> } | undefined)?.public_metadata ?? {};
+      const patch =
+        (body as { public_metadata?: Record<string, unknown> } | undefined)?.public_metadata ?? {};
       const merged = { ...metadata.get(id), ...patch };
       metadata.set(id, merged);
       return new Response(JSON.stringify(clerkUser(id, merged)), {
@@ -168,7 +194,13 @@ export function clerkUser(id: string, publicMetadata: Record<string, unknown> = 
     has_image: false,
     primary_email_address_id: `idn_${id}`,
     email_addresses: [
-      { object: "email_address", id: `idn_${id}`, email_address: `${id}@example.com`, verification: null, linked_to: [] },
+      {
+        object: "email_address",
+        id: `idn_${id}`,
+        email_address: `${id}@example.com`,
+        verification: null,
+        linked_to: [],
+      },
     ],
     phone_numbers: [],
     web3_wallets: [],

@@ -1,0 +1,212 @@
+/** The freshest-source rule, the sign-in-before-webhook race, tombstones and admin rules. */
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
+import { effectivePrivileges, tokenClaims } from "./lib/viewer";
+import { deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
+import { fakeClerkApi, identityFor, newTest, seedWorld } from "./test.world";
+import type { Doc } from "./_generated/dataModel";
+
+const page = { paginationOpts: { numItems: 10, cursor: null } };
+
+describe("freshest trusted source (pure rule)", () => {
+  const row = (role: "user" | "admin", clerkUpdatedAt: number, synced = true) =>
+    ({ role, plan: "free_user", clerkUpdatedAt, synced }) as Doc<"users">;
+  const token = (role: "user" | "admin", iatMs?: number) =>
+    tokenClaims(identityFor("u", { role, iatMs }) as never);
+
+  test("a synced row newer than the token wins (revocation is immediate)", () => {
+    expect(effectivePrivileges(token("admin", 1_000_000), row("user", 1_000_500)).role).toBe("user");
+  });
+  test("a token newer than the row wins (a promotion before its webhook lands)", () => {
+    expect(effectivePrivileges(token("admin", 2_000_000), row("user", 1_000_000)).role).toBe("admin");
+  });
+  test("without iat (Convex's OIDC identities drop it) the synced row is the authority", () => {
+    expect(effectivePrivileges(token("admin"), row("user", 1)).role).toBe("user");
+  });
+  test("a provisional row never outranks the token", () => {
+    expect(effectivePrivileges(token("user", 5_000), row("admin", 10_000, false)).role).toBe("user");
+  });
+  test("no row: the token's claims, and missing claims mean least privilege", () => {
+    expect(effectivePrivileges(token("admin", 1), null).role).toBe("admin");
+    const bare = tokenClaims({ issuer: "i", subject: "s", tokenIdentifier: "i|s" });
+    expect(effectivePrivileges(bare, null)).toEqual({ role: "user", plan: "free_user" });
+  });
+  test("flattened customJwt claims are read too", () => {
+    const claims = tokenClaims({
+      issuer: "i",
+      subject: "s",
+      tokenIdentifier: "i|s",
+      "metadata.role": "admin",
+      "metadata.plan": "pro",
+    });
+    expect(claims).toMatchObject({ role: "admin", plan: "pro" });
+  });
+});
+
+describe("signed in before user.created arrived", () => {
+  test("queries work from token claims; ensure writes a provisional row; the webhook replaces it", async () => {
+    const t = newTest();
+    const asNew = t.withIdentity(identityFor("user_new", { plan: "pro", email: "new@x.test" }));
+    expect(await asNew.query(api.users.me, {})).toMatchObject({
+      clerkId: "user_new",
+      plan: "pro",
+      synced: false,
+    });
+    expect(await asNew.mutation(api.users.ensure, {})).toMatchObject({
+      plan: "pro",
+      synced: false,
+      email: "new@x.test",
+    });
+    expect(await asNew.mutation(api.users.ensure, {})).toMatchObject({ synced: false }); // idempotent
+    expect(await t.run(async (ctx) => (await ctx.db.query("users").collect()).length)).toBe(1);
+    vi.stubEnv("CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET);
+    await deliver(t, userEvent("user.created", "user_new", { updatedAt: 1 }));
+    vi.unstubAllEnvs();
+    expect(await usersRow(t, "user_new")).toMatchObject({ synced: true, plan: "free_user" });
+  });
+
+  test("a write provisions the row too, and never grants more than the token", async () => {
+    const t = newTest();
+    const asNew = t.withIdentity(identityFor("user_w", { role: "user", plan: "free_user" }));
+    await asNew.mutation(api.posts.create, { title: "first", body: "" });
+    expect(await usersRow(t, "user_w")).toMatchObject({ role: "user", plan: "free_user", synced: false });
+    await expect(asNew.query(api.admin.listUsers, page)).rejects.toMatchObject({
+      data: { code: "FORBIDDEN" },
+    });
+  });
+});
+
+describe("revocation takes effect on the next call", () => {
+  beforeEach(() => vi.stubEnv("CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET));
+  afterEach(() => vi.unstubAllEnvs());
+
+  test("an admin demoted by webhook loses admin although their token still says admin", async () => {
+    const t = newTest();
+    const tokenAt = Date.now() - 30_000;
+    await deliver(
+      t,
+      userEvent("user.created", "user_boss", {
+        updatedAt: tokenAt - 60_000,
+        publicMetadata: { role: "admin" },
+      }),
+    );
+    const asBoss = t.withIdentity(identityFor("user_boss", { role: "admin", iatMs: tokenAt }));
+    expect((await asBoss.query(api.admin.listUsers, page)).page).toHaveLength(1);
+    await deliver(
+      t,
+      userEvent("user.updated", "user_boss", { updatedAt: tokenAt + 1000, publicMetadata: { role: "user" } }),
+    );
+    await expect(asBoss.query(api.admin.listUsers, page)).rejects.toMatchObject({
+      data: { code: "FORBIDDEN" },
+    });
+  });
+
+  test("a deleted user's still-valid token is refused everywhere", async () => {
+    const w = await seedWorld();
+    for (const call of [
+      () => w.as("deleted").query(api.users.me, {}),
+      () => w.as("deleted").mutation(api.users.ensure, {}),
+      () => w.as("deleted").mutation(api.posts.create, { title: "x", body: "" }),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ data: { code: "UNAUTHENTICATED" } });
+    }
+  });
+});
+
+describe("admin actions", () => {
+  let clerk: ReturnType<typeof fakeClerkApi>;
+  beforeEach(() => {
+    clerk = fakeClerkApi();
+    vi.stubGlobal("fetch", clerk.fetch);
+    vi.stubEnv("CLERK_SECRET_KEY", "sk_test_admin");
+  });
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    vi.unstubAllEnvs();
+  });
+
+  test("an admin cannot remove their own admin role (last-admin lock-out)", async () => {
+    const w = await seedWorld();
+    await expect(
+      w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "user" }),
+    ).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
+    expect(clerk.calls).toEqual([]);
+    await w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "admin" });
+  });
+
+  test("an admin can demote another admin and promote a user", async () => {
+    const w = await seedWorld();
+    await w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.free, role: "admin" });
+    expect(clerk.calls.map((c) => c.body)).toEqual([{ public_metadata: { role: "admin" } }]);
+  });
+
+  test("unknown or deleted targets are NOT_FOUND and Clerk is not called", async () => {
+    const w = await seedWorld();
+    for (const clerkId of ["user_nobody", w.clerkIds.deleted]) {
+      await expect(w.as("admin").action(api.admin.setPlan, { clerkId, plan: "pro" })).rejects.toMatchObject({
+        data: { code: "NOT_FOUND" },
+      });
+    }
+    expect(clerk.calls).toEqual([]);
+  });
+
+  test("Clerk's 404 is NOT_FOUND; Clerk unreachable or unconfigured is UPSTREAM_ERROR; no audit entry", async () => {
+    const w = await seedWorld();
+    await w.t.run((ctx) =>
+      ctx.db.insert("users", {
+        clerkId: "user_missing_in_clerk",
+        email: "",
+        name: "",
+        imageUrl: "",
+        role: "user",
+        plan: "free_user",
+        clerkUpdatedAt: 1,
+        synced: true,
+      }),
+    );
+    await expect(
+      w.as("admin").action(api.admin.setPlan, { clerkId: "user_missing_in_clerk", plan: "pro" }),
+    ).rejects.toMatchObject({ data: { code: "NOT_FOUND" } });
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async () => {
+        throw new TypeError("fetch failed");
+      }),
+    );
+    await expect(
+      w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
+    ).rejects.toMatchObject({
+      data: { code: "UPSTREAM_ERROR" },
+    });
+    vi.stubEnv("CLERK_SECRET_KEY", "");
+    await expect(
+      w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
+    ).rejects.toMatchObject({
+      data: { code: "UPSTREAM_ERROR" },
+    });
+    expect((await w.as("admin").query(api.admin.auditLog, page)).page).toEqual([]);
+  });
+
+  test("admin writes are rate limited too", async () => {
+    const w = await seedWorld();
+    for (let i = 0; i < 20; i++)
+      await w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" });
+    await expect(
+      w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
+    ).rejects.toMatchObject({
+      data: { code: "RATE_LIMITED" },
+    });
+    expect(clerk.calls).toHaveLength(20);
+  });
+
+  test("listUsers shows tombstones and no private metadata", async () => {
+    const w = await seedWorld();
+    const users = (await w.as("admin").query(api.admin.listUsers, page)).page;
+    expect(users.find((u) => u.clerkId === w.clerkIds.deleted)?.deletedAt).toBeTypeOf("number");
+    expect(
+      Object.keys(users[0]!).every((k) =>
+        ["clerkId", "email", "name", "imageUrl", "role", "plan", "synced", "deletedAt"].includes(k),
+      ),
+    ).toBe(true);
+  });
+});
