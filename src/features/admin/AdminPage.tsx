@@ -1,0 +1,89 @@
+import { useAction, usePaginatedQuery } from "convex/react";
+import { api } from "../../../convex/_generated/api";
+import { canSetRole, type Plan, type Role } from "../../../convex/lib/permissions";
+import { useViewer } from "../../auth/useViewer";
+import { useServerCall } from "../posts/useAction";
+
+/** Admins manage roles and plans; changes go to Clerk and come back through its webhook. */
+export default function AdminPage() {
+  const viewer = useViewer();
+  const users = usePaginatedQuery(api.admin.listUsers, {}, { initialNumItems: 50 });
+  const audit = usePaginatedQuery(api.admin.auditLog, {}, { initialNumItems: 20 });
+  const setRole = useAction(api.admin.setRole);
+  const setPlan = useAction(api.admin.setPlan);
+  const { run, error, pending } = useServerCall();
+  if (!viewer) return null;
+  return (
+    <div className="stack">
+      <section aria-label="Users">
+        <h2>Users</h2>
+        {error && (
+          <p role="alert" className="error">
+            {error}
+          </p>
+        )}
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Email</th>
+              <th>Role</th>
+              <th>Plan</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.results.map((u) => (
+              <tr key={u.clerkId} className={u.deletedAt ? "deleted" : undefined}>
+                <td>{u.name || "—"}</td>
+                <td>{u.email}</td>
+                <td>
+                  <select
+                    aria-label={`Role of ${u.email}`}
+                    value={u.role}
+                    disabled={pending || u.deletedAt !== undefined}
+                    onChange={(e) =>
+                      void run(() => setRole({ clerkId: u.clerkId, role: e.target.value as Role }))
+                    }
+                  >
+                    {/* The server refuses self-demotion too; this only avoids offering it. */}
+                    <option value="user" disabled={!canSetRole(viewer.clerkId, viewer, u.clerkId, "user")}>
+                      user
+                    </option>
+                    <option value="admin">admin</option>
+                  </select>
+                </td>
+                <td>
+                  <select
+                    aria-label={`Plan of ${u.email}`}
+                    value={u.plan}
+                    disabled={pending || u.deletedAt !== undefined}
+                    onChange={(e) =>
+                      void run(() => setPlan({ clerkId: u.clerkId, plan: e.target.value as Plan }))
+                    }
+                  >
+                    <option value="free_user">free_user</option>
+                    <option value="pro">pro</option>
+                  </select>
+                </td>
+                <td>{u.deletedAt ? "deleted" : u.synced ? "synced" : "pending sync"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <section aria-label="Audit log">
+        <h2>Audit log</h2>
+        <ul className="audit">
+          {audit.results.map((entry) => (
+            <li key={entry._id}>
+              <span className="muted">{new Date(entry._creationTime).toLocaleString()}</span>{" "}
+              <b>{entry.action}</b> {entry.target && <>→ {entry.target}</>} by {entry.actor}{" "}
+              {entry.details && <code>{JSON.stringify(entry.details)}</code>}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </div>
+  );
+}
