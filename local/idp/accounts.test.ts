@@ -1,0 +1,204 @@
+import { readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { idpClient, IdpRequestError } from "./client.ts";
+import { SEED_PASSWORD, SEEDED_ACCOUNTS } from "./config.ts";
+import { startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
+
+async function rejection(promise: Promise<unknown>): Promise<IdpRequestError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof IdpRequestError) return error;
+    throw error;
+  }
+  throw new Error("expected the request to fail");
+}
+
+function postJson(url: string, body: string, contentType = "application/json") {
+  return fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body });
+}
+
+describe("sign-up, sign-in and sessions", () => {
+  let idp: TestIdp;
+  let client: ReturnType<typeof idpClient>;
+
+  beforeAll(async () => {
+    idp = await startTestIdp();
+    client = idpClient(idp.url);
+  });
+  afterAll(() => idp.dispose());
+
+  it("signs up, then signs in with the same credentials as the same user", async () => {
+    const up = await client.signUp({ email: "ann@example.test", password: "s3cret-pass", firstName: "Ann" });
+    expect(up.userId).toMatch(/^user_[0-9A-Za-z]{27}$/);
+    expect(up.sessionId).toMatch(/^sess_[0-9A-Za-z]{27}$/);
+    const signedIn = await client.signIn("ANN@example.test ", "s3cret-pass");
+    expect(signedIn.userId).toBe(up.userId);
+    expect(signedIn.sessionId).not.toBe(up.sessionId);
+  });
+
+  it("answers JSON with the exact content type", async () => {
+    const response = await postJson(
+      `${idp.url}/v1/dev/sign_in`,
+      JSON.stringify({ email: "x@y.test", password: "z" }),
+    );
+    expect(response.headers.get("content-type")).toBe("application/json");
+  });
+
+  it("rejects a wrong password and an unknown email alike with 401", async () => {
+    const wrong = await rejection(client.signIn("ann@example.test", "not-the-password"));
+    const unknown = await rejection(client.signIn("nobody@example.test", "s3cret-pass"));
+    expect([wrong.status, unknown.status]).toEqual([401, 401]);
+    expect(wrong.code).toBe(unknown.code);
+  });
+
+  it("refuses a second account for the same email with 409", async () => {
+    const error = await rejection(client.signUp({ email: "Ann@Example.test", password: "another-pass" }));
+    expect(error.status).toBe(409);
+    expect(error.code).toBe("form_identifier_exists");
+  });
+
+  it("validates sign-up input with 400 and Clerk-shaped errors", async () => {
+    for (const body of [
+      { email: "not-an-email", password: "long enough" },
+      { email: "short@example.test", password: "short" },
+      { password: "long enough" },
+      { email: "a@example.test", password: 12345678 },
+    ]) {
+      const response = await postJson(`${idp.url}/v1/dev/sign_up`, JSON.stringify(body));
+      expect(response.status).toBe(400);
+      const json = (await response.json()) as {
+        errors: Array<{ code: string; message: string; long_message: string }>;
+      };
+      expect(json.errors[0]).toMatchObject({ code: "form_param_invalid" });
+      expect(json.errors[0]?.long_message).toBeTruthy();
+    }
+    expect((await postJson(`${idp.url}/v1/dev/sign_up`, "{not json")).status).toBe(400);
+    expect((await postJson(`${idp.url}/v1/dev/sign_up`, "email=a", "text/plain")).status).toBe(415);
+  });
+
+  it("mints fresh tokens for a live session and none after sign-out", async () => {
+    const { sessionId } = await client.signIn("ann@example.test", "s3cret-pass");
+    const token = await client.token(sessionId);
+    expect(decodeProtectedHeader(token).alg).toBe("RS256");
+    await client.signOut(sessionId);
+    const error = await rejection(client.token(sessionId));
+    expect(error.status).toBe(401);
+    await client.signOut(sessionId); // signing out twice is fine
+  });
+
+  it("answers 401 for a session that never existed", async () => {
+    expect((await rejection(client.token("sess_doesnotexist"))).status).toBe(401);
+  });
+
+  it("answers unknown routes with 404 and wrong methods with 405", async () => {
+    expect((await fetch(`${idp.url}/v1/dev/nothing`)).status).toBe(404);
+    expect((await fetch(`${idp.url}/v1/dev/sign_in`)).status).toBe(405);
+  });
+
+  it("serves each user an avatar image", async () => {
+    const { userId } = await client.signIn("ann@example.test", "s3cret-pass");
+    const user = (await (
+      await fetch(`${idp.url}/v1/users/${userId}`, { headers: { Authorization: `Bearer ${idp.secretKey}` } })
+    ).json()) as { image_url: string };
+    const image = await fetch(user.image_url);
+    expect(image.headers.get("content-type")).toBe("image/svg+xml");
+    expect(await image.text()).toContain(">A</text>");
+  });
+});
+
+describe("persistence", () => {
+  const dataDir = tempDataDir();
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it("keeps the signing key, users and sessions across a restart, and no plain passwords", async () => {
+    const first = await startTestIdp({ dataDir });
+    const before = await idpClient(first.url).signUp({
+      email: "kept@example.test",
+      password: "plain-text-pw-42",
+    });
+    const kidBefore = decodeProtectedHeader(before.token).kid;
+    await first.close();
+
+    const second = await startTestIdp({ dataDir });
+    try {
+      const client = idpClient(second.url);
+      const after = await client.signIn("kept@example.test", "plain-text-pw-42");
+      expect(after.userId).toBe(before.userId);
+      expect(decodeProtectedHeader(after.token).kid).toBe(kidBefore);
+      // A session from before the restart still mints tokens.
+      const token = await client.token(before.sessionId);
+      expect(decodeProtectedHeader(token).kid).toBe(kidBefore);
+      // The old token verifies against the new instance's JWKS (same key), port aside.
+      const jwks = createRemoteJWKSet(new URL(`${second.url}/.well-known/jwks.json`));
+      await expect(jwtVerify(before.token, jwks, { audience: "convex" })).resolves.toBeTruthy();
+    } finally {
+      await second.close();
+    }
+
+    for (const file of readdirSync(dataDir)) {
+      const text = readFileSync(join(dataDir, file), "utf8");
+      expect(text).not.toContain("plain-text-pw-42");
+    }
+    const state = JSON.parse(readFileSync(join(dataDir, "state.json"), "utf8")) as {
+      passwords: Array<[string, { algorithm: string; salt: string; hash: string }]>;
+    };
+    expect(state.passwords[0]?.[1]).toMatchObject({ algorithm: "scrypt" });
+  });
+
+  it("starts empty after reset, with a new key", async () => {
+    const before = await startTestIdp({ dataDir });
+    const kid = decodeProtectedHeader(
+      (await idpClient(before.url).signIn("kept@example.test", "plain-text-pw-42")).token,
+    ).kid;
+    await before.close();
+    const after = await startTestIdp({ dataDir, reset: true });
+    try {
+      expect(
+        (await rejection(idpClient(after.url).signIn("kept@example.test", "plain-text-pw-42"))).status,
+      ).toBe(401);
+      const { keys } = (await (await fetch(`${after.url}/.well-known/jwks.json`)).json()) as {
+        keys: Array<{ kid: string }>;
+      };
+      expect(keys[0]?.kid).not.toBe(kid);
+    } finally {
+      await after.close();
+    }
+  });
+});
+
+describe("seeding", () => {
+  it("creates the three documented accounts once, with their roles and plans", async () => {
+    const idp = await startTestIdp({ seed: true });
+    try {
+      expect(await idp.seed()).toEqual([]); // already there: nothing new
+      for (const account of SEEDED_ACCOUNTS) {
+        const { token } = await idpClient(idp.url).signIn(account.email, SEED_PASSWORD);
+        const { payload } = await jwtVerify(
+          token,
+          createRemoteJWKSet(new URL(`${idp.url}/.well-known/jwks.json`)),
+        );
+        expect(payload["metadata"]).toEqual({ role: account.role, plan: account.plan });
+      }
+      expect(SEEDED_ACCOUNTS.map((a) => [a.email, a.role, a.plan])).toEqual([
+        ["admin@gatehouse.test", "admin", "pro"],
+        ["pro@gatehouse.test", "user", "pro"],
+        ["free@gatehouse.test", "user", "free_user"],
+      ]);
+    } finally {
+      await idp.dispose();
+    }
+  });
+
+  it("refuses to start in production", async () => {
+    const previous = process.env.NODE_ENV;
+    process.env.NODE_ENV = "production";
+    try {
+      await expect(startTestIdp()).rejects.toThrow(/development only/);
+    } finally {
+      process.env.NODE_ENV = previous;
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import { newId } from "./ids.ts";
+import type { SigningKey } from "./keys.ts";
+import { deepMerge, type Metadata } from "./metadata.ts";
+import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
+import type { IdpState, Session, Store } from "./store.ts";
+import { mintSessionToken } from "./tokens.ts";
+import {
+  changed,
+  deletedUserJson,
+  newUserJson,
+  primaryEmail,
+  type DeletedUserJson,
+  type MetadataField,
+  type NewUser,
+  type UserJson,
+} from "./users.ts";
+import { userEventMessage, type UserEvent } from "./webhooks/events.ts";
+
+const SESSION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+export interface AccountsOptions {
+  store: Store;
+  key: SigningKey;
+  issuer: string;
+  now: () => number;
+  tokenLifetimeSeconds: number;
+  /** False when no webhook URL is configured: then nothing would ever drain the outbox. */
+  webhooksEnabled: () => boolean;
+}
+
+export interface SignedIn {
+  userId: string;
+  sessionId: string;
+  token: string;
+}
+
+export type MetadataPatch = Partial<Record<MetadataField, Metadata | null>>;
+
+/**
+ * The IdP's one place for account rules, shared by the HTTP routes and the seeding: every
+ * change of a user goes through `store.commit` together with its webhook message.
+ */
+export class Accounts {
+  constructor(private readonly options: AccountsOptions) {
+    void decoyHash(); // computed now, so the first sign-in with an unknown email is not the slow one
+  }
+
+  private get state(): IdpState {
+    return this.options.store.state;
+  }
+
+  findByEmail(email: string): UserJson | undefined {
+    const wanted = email.toLowerCase();
+    for (const user of this.state.users.values()) {
+      if (primaryEmail(user).toLowerCase() === wanted) return user;
+    }
+    return undefined;
+  }
+
+  getUser(id: string): UserJson | undefined {
+    return this.state.users.get(id);
+  }
+
+  allUsers(): UserJson[] {
+    return [...this.state.users.values()];
+  }
+
+  /** Creates a user with a password and queues `user.created`; undefined if the email is taken. */
+  async createUser(input: NewUser, password: string): Promise<UserJson | undefined> {
+    if (this.findByEmail(input.email)) return undefined;
+    const hash = await hashPassword(password);
+    // Re-checked after the await: two sign-ups for one email may have raced through scrypt.
+    if (this.findByEmail(input.email)) return undefined;
+    const user = newUserJson(input, this.options.issuer, this.options.now());
+    return this.options.store.commit((state) => {
+      state.users.set(user.id, user);
+      state.passwords.set(user.id, hash);
+      this.queue(state, { type: "user.created", data: user });
+      return user;
+    });
+  }
+
+  /** Sign-up as the SPA does it: create the user, then start a session. */
+  async signUp(input: NewUser, password: string, origin: string | undefined): Promise<SignedIn | undefined> {
+    const user = await this.createUser(input, password);
+    return user && this.startSession(user, origin);
+  }
+
+  /** Undefined for an unknown email and for a wrong password alike, after the same scrypt cost. */
+  async signIn(email: string, password: string, origin: string | undefined): Promise<SignedIn | undefined> {
+    const user = this.findByEmail(email);
+    const stored = user && this.state.passwords.get(user.id);
+    const ok = await verifyPassword(password, stored ?? (await decoyHash()));
+    // The user may have been deleted while scrypt ran.
+    if (!ok || !user || !this.state.users.has(user.id)) return undefined;
+    return this.startSession(user, origin);
+  }
+
+  /** A fresh token for a live session; undefined once it has ended, expired or its user is gone. */
+  async mintToken(sessionId: string, origin: string | undefined): Promise<string | undefined> {
+    const session = this.state.sessions.get(sessionId);
+    if (!session || session.expireAt <= this.options.now()) return undefined;
+    const user = this.state.users.get(session.userId);
+    if (!user) return undefined;
+    return this.token(user, session, origin);
+  }
+
+  /** Sign-out. Ending an unknown or ended session is not an error (sign-out is idempotent). */
+  endSession(sessionId: string): void {
+    if (!this.state.sessions.has(sessionId)) return;
+    this.options.store.commit((state) => state.sessions.delete(sessionId));
+  }
+
+  /**
+   * PATCH (merge: nested objects merge, null deletes) or PUT (replace each given field) of
+   * metadata; queues `user.updated` with a strictly newer `updated_at`.
+   */
+  updateMetadata(id: string, patch: MetadataPatch, mode: "merge" | "replace"): UserJson | undefined {
+    const user = this.state.users.get(id);
+    if (!user) return undefined;
+    const change: Partial<Record<MetadataField, Metadata>> = {};
+    for (const field of ["public_metadata", "private_metadata", "unsafe_metadata"] as const) {
+      const value = patch[field];
+      if (value === undefined) continue;
+      change[field] = mode === "merge" && value !== null ? deepMerge(user[field], value) : (value ?? {});
+    }
+    const next = changed(user, change, this.options.now());
+    return this.options.store.commit((state) => {
+      state.users.set(id, next);
+      this.queue(state, { type: "user.updated", data: next });
+      return next;
+    });
+  }
+
+  /** Deletes the user, ends all their sessions and queues `user.deleted`. */
+  deleteUser(id: string): DeletedUserJson | undefined {
+    if (!this.state.users.has(id)) return undefined;
+    const deleted = deletedUserJson(id);
+    return this.options.store.commit((state) => {
+      state.users.delete(id);
+      state.passwords.delete(id);
+      for (const session of state.sessions.values()) {
+        if (session.userId === id) state.sessions.delete(session.id);
+      }
+      this.queue(state, { type: "user.deleted", data: deleted });
+      return deleted;
+    });
+  }
+
+  private async startSession(user: UserJson, origin: string | undefined): Promise<SignedIn> {
+    const now = this.options.now();
+    const session: Session = {
+      id: newId("sess"),
+      userId: user.id,
+      createdAt: now,
+      expireAt: now + SESSION_LIFETIME_MS,
+    };
+    this.options.store.commit((state) => state.sessions.set(session.id, session));
+    return { userId: user.id, sessionId: session.id, token: await this.token(user, session, origin) };
+  }
+
+  private token(user: UserJson, session: Session, origin: string | undefined): Promise<string> {
+    const { key, issuer, now, tokenLifetimeSeconds } = this.options;
+    return mintSessionToken({
+      key,
+      issuer,
+      user,
+      session,
+      authorizedParty: origin ?? issuer,
+      nowMs: now(),
+      lifetimeSeconds: tokenLifetimeSeconds,
+    });
+  }
+
+  private queue(state: IdpState, event: UserEvent): void {
+    if (!this.options.webhooksEnabled()) return;
+    state.outbox.push(userEventMessage(event, state.instanceId, this.options.now()));
+  }
+}

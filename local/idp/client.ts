@@ -1,0 +1,67 @@
+/**
+ * A small client for the IdP's dev endpoints (what the SPA does from the browser), for tests,
+ * e2e set-up and benchmarks. Uses only `fetch`, so it runs in Node and in browsers alike.
+ */
+
+import type { SignedIn } from "./accounts.ts";
+
+export type { SignedIn };
+
+export interface SignUpInput {
+  email: string;
+  password: string;
+  firstName?: string;
+  lastName?: string;
+}
+
+/** A non-2xx answer, with Clerk's first error code (e.g. `form_password_incorrect`). */
+export class IdpRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface IdpClientOptions {
+  /** Sent as `Origin` (outside a browser), which becomes the token's `azp`. */
+  origin?: string;
+}
+
+export function idpClient(baseUrl: string, options: IdpClientOptions = {}) {
+  async function post<T>(path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (options.origin) headers["Origin"] = options.origin;
+    const response = await fetch(`${baseUrl}${path}`, {
+      method: "POST",
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = (await response.json()) as unknown;
+    if (!response.ok) {
+      const first = (json as { errors?: Array<{ code?: string; long_message?: string }> }).errors?.[0];
+      throw new IdpRequestError(
+        response.status,
+        first?.code ?? "unknown",
+        `${path} answered ${response.status}: ${first?.long_message ?? ""}`,
+      );
+    }
+    return json as T;
+  }
+
+  return {
+    signUp: (input: SignUpInput) => post<SignedIn>("/v1/dev/sign_up", input),
+    signIn: (email: string, password: string) => post<SignedIn>("/v1/dev/sign_in", { email, password }),
+    /** A fresh session token (what Clerk's `getToken()` returns). */
+    token: async (sessionId: string) =>
+      (await post<{ token: string }>(`/v1/dev/sessions/${encodeURIComponent(sessionId)}/tokens`)).token,
+    signOut: async (sessionId: string) => {
+      await post<Record<string, never>>(`/v1/dev/sessions/${encodeURIComponent(sessionId)}/end`);
+    },
+  };
+}
+
+export type IdpClient = ReturnType<typeof idpClient>;

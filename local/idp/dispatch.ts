@@ -1,0 +1,69 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HttpError, send } from "./http.ts";
+import {
+  corsHeaders,
+  isLoopbackHost,
+  isLoopbackOrigin,
+  PREFLIGHT_HEADERS,
+  requestOrigin,
+} from "./origins.ts";
+import { unauthorized } from "./routes/backendApi.ts";
+import type { Route } from "./routes/route.ts";
+
+/**
+ * Routes one request: loopback Host and Origin checks first, then CORS for browser routes, the
+ * secret key for Backend API routes, and Clerk-shaped JSON errors for anything that fails.
+ */
+export async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  routes: Route[],
+  secretKey: string,
+) {
+  const origin = requestOrigin(req);
+  let cors: Record<string, string> = {};
+  try {
+    if (!isLoopbackHost(req)) {
+      throw new HttpError(403, "host_not_allowed", "The IdP answers loopback hosts only.");
+    }
+    if (origin && !isLoopbackOrigin(origin)) {
+      throw new HttpError(403, "origin_not_allowed", "Only pages served from this machine may call the IdP.");
+    }
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const candidates = routes.filter((r) => r.pattern.test(url.pathname));
+    if (candidates.length === 0) throw new HttpError(404, "resource_not_found", "not found");
+    if (candidates.some((r) => r.access === "browser")) cors = corsHeaders(origin);
+    if (req.method === "OPTIONS" && Object.keys(cors).length > 0) {
+      res.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS });
+      res.end();
+      return;
+    }
+    const route = candidates.find((r) => r.method === req.method);
+    if (!route) throw new HttpError(405, "method_not_allowed", `${req.method ?? ""} is not allowed here`);
+    if (route.access === "backend" && !hasSecretKey(req, secretKey)) throw unauthorized();
+    const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((p) => decodeParam(p));
+    send(res, await route.handle({ req, url, params, origin }), cors);
+  } catch (error) {
+    if (error instanceof HttpError) {
+      send(res, { status: error.status, body: error.body() }, cors);
+      return;
+    }
+    console.error(`[idp] ${req.method ?? ""} ${req.url ?? ""} failed:`, error);
+    send(res, { status: 500, body: new HttpError(500, "internal_error", "internal error").body() }, cors);
+  }
+}
+
+function hasSecretKey(req: IncomingMessage, secretKey: string): boolean {
+  // Hashing first makes the comparison constant-time whatever the header's length.
+  const digest = (value: string) => createHash("sha256").update(value).digest();
+  return timingSafeEqual(digest(req.headers.authorization ?? ""), digest(`Bearer ${secretKey}`));
+}
+
+function decodeParam(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new HttpError(400, "malformed_path", "malformed path parameter");
+  }
+}

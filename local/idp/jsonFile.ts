@@ -1,0 +1,32 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** Reads a JSON file; undefined when it does not exist, an error naming the file when it is corrupt. */
+export function readJsonFile(path: string): unknown {
+  if (!existsSync(path)) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as unknown;
+  } catch (error) {
+    throw new Error(`Cannot read ${path}; start with --reset to wipe the IdP's data`, { cause: error });
+  }
+}
+
+/**
+ * Writes JSON so that a crash leaves either the old or the new file, never half of one:
+ * write a sibling temp file, then rename over the target (atomic on one filesystem).
+ * Synchronous on purpose: a change is on disk before its HTTP response is sent, and two
+ * writes can never interleave. The files are a few kB, so the event loop barely notices.
+ * Mode 0600: the files hold the private signing key and password hashes.
+ */
+export function writeJsonFileAtomic(path: string, value: unknown): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,81 @@
+import { z } from "zod";
+import type { Accounts } from "../accounts.ts";
+import { HttpError, ok, parseInput, readJson } from "../http.ts";
+import type { Route } from "./route.ts";
+
+const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
+const name = z.string().trim().max(100).optional();
+
+const signUpBody = z.object({
+  email,
+  // Clerk's default minimum is 8; the maximum only bounds the work scrypt does.
+  password: z.string().min(8, "password must be at least 8 characters").max(256),
+  firstName: name,
+  lastName: name,
+});
+
+const signInBody = z.object({
+  email: z.string().trim().toLowerCase().max(254),
+  password: z.string().max(256),
+});
+
+const badCredentials = () => new HttpError(401, "form_password_incorrect", "Email or password is incorrect.");
+
+const sessionGone = () =>
+  new HttpError(401, "session_not_active", "This session has ended or does not exist; sign in again.");
+
+/**
+ * The Frontend-API stand-in the SPA calls from the browser (Clerk's real FAPI is a cookie-bound
+ * protocol we do not imitate): sign-up, sign-in, token refresh and sign-out.
+ */
+export function devApiRoutes(accounts: Accounts): Route[] {
+  return [
+    {
+      method: "POST",
+      pattern: /^\/v1\/dev\/sign_up$/,
+      access: "browser",
+      handle: async ({ req, origin }) => {
+        const { password, ...profile } = parseInput(signUpBody, await readJson(req));
+        const signedIn = await accounts.signUp(profile, password, origin);
+        if (!signedIn) {
+          throw new HttpError(
+            409,
+            "form_identifier_exists",
+            "That email address is taken. Please try another.",
+          );
+        }
+        return ok(signedIn);
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/dev\/sign_in$/,
+      access: "browser",
+      handle: async ({ req, origin }) => {
+        const body = parseInput(signInBody, await readJson(req));
+        const signedIn = await accounts.signIn(body.email, body.password, origin);
+        if (!signedIn) throw badCredentials();
+        return ok(signedIn);
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/dev\/sessions\/([^/]+)\/tokens$/,
+      access: "browser",
+      handle: async ({ params: [sessionId = ""], origin }) => {
+        const token = await accounts.mintToken(sessionId, origin);
+        if (!token) throw sessionGone();
+        return ok({ token });
+      },
+    },
+    {
+      method: "POST",
+      pattern: /^\/v1\/dev\/sessions\/([^/]+)\/end$/,
+      access: "browser",
+      handle: ({ params: [sessionId = ""] }) => {
+        accounts.endSession(sessionId);
+        return ok({});
+      },
+    },
+  ];
+}

@@ -1,0 +1,25 @@
+import type { IncomingMessage } from "node:http";
+import type { Result } from "../http.ts";
+
+/**
+ * Who may call a route:
+ * - `browser`: the SPA, cross-origin from Vite, so CORS is answered (loopback origins only);
+ * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS.
+ */
+export type Access = "browser" | "backend";
+
+export interface RouteContext {
+  req: IncomingMessage;
+  url: URL;
+  /** The pattern's capture groups, decoded. */
+  params: string[];
+  /** The request's loopback Origin, if any (the token's `azp`). */
+  origin: string | undefined;
+}
+
+export interface Route {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  pattern: RegExp;
+  access: Access;
+  handle: (ctx: RouteContext) => Result | Promise<Result>;
+}

@@ -1,0 +1,45 @@
+import { SignJWT } from "jose";
+import type { SigningKey } from "./keys.ts";
+import { tokenMetadata } from "./metadata.ts";
+import type { Session } from "./store.ts";
+import { displayName, primaryEmail, type UserJson } from "./users.ts";
+
+/** Clerk's default allowed clock skew: `nbf` is backdated by it so a verifier running a little behind accepts the token. */
+const CLOCK_SKEW_SECONDS = 5;
+
+export interface TokenInput {
+  key: SigningKey;
+  issuer: string;
+  user: UserJson;
+  session: Session;
+  /** The browser origin that asked for the token (Clerk's `azp`), else the issuer. */
+  authorizedParty: string;
+  nowMs: number;
+  lifetimeSeconds: number;
+}
+
+/**
+ * A session token shaped like the one Clerk issues with the Convex integration enabled and the
+ * session token customized with `{"metadata": "{{user.public_metadata}}"}` (role and plan only),
+ * plus `name` and `email`. Convex requires `iss`, `sub`, `aud`, `iat`, `exp`; `aud` is a single
+ * string because Convex rejects multi-audience tokens.
+ */
+export function mintSessionToken(input: TokenInput): Promise<string> {
+  const { key, issuer, user, session, authorizedParty, nowMs, lifetimeSeconds } = input;
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({
+    azp: authorizedParty,
+    sid: session.id,
+    name: displayName(user),
+    email: primaryEmail(user),
+    metadata: tokenMetadata(user.public_metadata),
+  })
+    .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })
+    .setIssuer(issuer)
+    .setSubject(user.id)
+    .setAudience("convex")
+    .setIssuedAt(iat)
+    .setNotBefore(iat - CLOCK_SKEW_SECONDS)
+    .setExpirationTime(iat + lifetimeSeconds)
+    .sign(key.privateKey);
+}

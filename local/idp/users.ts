@@ -1,0 +1,170 @@
+import { newId } from "./ids.ts";
+import type { Metadata } from "./metadata.ts";
+
+/** Clerk's EmailAddressJSON as webhooks and the Backend API carry it. */
+export interface EmailAddressJson {
+  object: "email_address";
+  id: string;
+  email_address: string;
+  verification: { status: "verified"; strategy: "ticket"; attempts: null; expire_at: null };
+  linked_to: never[];
+  reserved: boolean;
+  created_at: number;
+  updated_at: number;
+}
+
+/**
+ * Clerk's UserJSON (`@clerk/backend` JSON.d.ts), every field present with Clerk's empty
+ * defaults, so consumers written against real Clerk payloads parse ours unchanged.
+ */
+export interface UserJson {
+  object: "user";
+  id: string;
+  external_id: null;
+  username: null;
+  first_name: string | null;
+  last_name: string | null;
+  image_url: string;
+  has_image: false;
+  primary_email_address_id: string;
+  primary_phone_number_id: null;
+  primary_web3_wallet_id: null;
+  password_enabled: true;
+  two_factor_enabled: false;
+  totp_enabled: false;
+  backup_code_enabled: false;
+  email_addresses: EmailAddressJson[];
+  phone_numbers: never[];
+  web3_wallets: never[];
+  passkeys: never[];
+  external_accounts: never[];
+  enterprise_accounts: never[];
+  saml_accounts: never[];
+  organization_memberships: never[];
+  password_last_updated_at: number;
+  public_metadata: Metadata;
+  private_metadata: Metadata;
+  unsafe_metadata: Metadata;
+  last_sign_in_at: number;
+  last_active_at: number;
+  banned: false;
+  locked: false;
+  deprovisioned: false;
+  lockout_expires_in_seconds: null;
+  verification_attempts_remaining: number;
+  create_organization_enabled: boolean;
+  create_organizations_limit: null;
+  delete_self_enabled: boolean;
+  legal_accepted_at: null;
+  locale: null;
+  timezone: null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** What Clerk sends as `data` of `user.deleted` and returns from DELETE /v1/users/{id}. */
+export interface DeletedUserJson {
+  object: "user";
+  id: string;
+  deleted: true;
+}
+
+export interface NewUser {
+  email: string;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  publicMetadata?: Metadata | undefined;
+}
+
+/** A new user the way Clerk creates one on sign-up: one verified primary email, a password. */
+export function newUserJson(input: NewUser, issuer: string, now: number): UserJson {
+  const id = newId("user");
+  const emailId = newId("idn");
+  return {
+    object: "user",
+    id,
+    external_id: null,
+    username: null,
+    first_name: input.firstName || null,
+    last_name: input.lastName || null,
+    image_url: `${issuer}/v1/dev/avatars/${id}`,
+    has_image: false,
+    primary_email_address_id: emailId,
+    primary_phone_number_id: null,
+    primary_web3_wallet_id: null,
+    password_enabled: true,
+    two_factor_enabled: false,
+    totp_enabled: false,
+    backup_code_enabled: false,
+    email_addresses: [
+      {
+        object: "email_address",
+        id: emailId,
+        email_address: input.email,
+        verification: { status: "verified", strategy: "ticket", attempts: null, expire_at: null },
+        linked_to: [],
+        reserved: false,
+        created_at: now,
+        updated_at: now,
+      },
+    ],
+    phone_numbers: [],
+    web3_wallets: [],
+    passkeys: [],
+    external_accounts: [],
+    enterprise_accounts: [],
+    saml_accounts: [],
+    organization_memberships: [],
+    password_last_updated_at: now,
+    public_metadata: input.publicMetadata ?? {},
+    private_metadata: {},
+    unsafe_metadata: {},
+    // Sign-up signs the user in. Later sign-ins are session events and leave the user untouched,
+    // so that every change of the user object is one with a new updated_at and a webhook.
+    last_sign_in_at: now,
+    last_active_at: now,
+    banned: false,
+    locked: false,
+    deprovisioned: false,
+    lockout_expires_in_seconds: null,
+    verification_attempts_remaining: 100,
+    create_organization_enabled: true,
+    create_organizations_limit: null,
+    delete_self_enabled: true,
+    legal_accepted_at: null,
+    locale: null,
+    timezone: null,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
+/**
+ * Applies a change and advances `updated_at`. Consumers order a user's events by it (older
+ * events are dropped as stale), so it must strictly increase even for two changes within
+ * one millisecond, or under a test clock that stands still.
+ */
+export function changed(
+  user: UserJson,
+  change: Partial<Pick<UserJson, MetadataField>>,
+  now: number,
+): UserJson {
+  return { ...user, ...change, updated_at: Math.max(now, user.updated_at + 1) };
+}
+
+export type MetadataField = "public_metadata" | "private_metadata" | "unsafe_metadata";
+
+export function primaryEmail(user: UserJson): string {
+  const primary = user.email_addresses.find((e) => e.id === user.primary_email_address_id);
+  return (primary ?? user.email_addresses[0])?.email_address ?? "";
+}
+
+/** Clerk's `{{user.full_name}}`, falling back to the email so the `name` claim is never empty. */
+export function displayName(user: UserJson): string {
+  const full = [user.first_name, user.last_name].filter(Boolean).join(" ");
+  return full || primaryEmail(user);
+}
+
+export function deletedUserJson(id: string): DeletedUserJson {
+  return { object: "user", id, deleted: true };
+}

@@ -1,0 +1,39 @@
+import { newId } from "../ids.ts";
+import type { OutboxMessage, UserEventType } from "../store.ts";
+import type { DeletedUserJson, UserJson } from "../users.ts";
+
+export type UserEvent =
+  { type: "user.created" | "user.updated"; data: UserJson } | { type: "user.deleted"; data: DeletedUserJson };
+
+/** Clerk's event envelope (`@clerk/backend` Webhooks.d.ts), `timestamp` in milliseconds. */
+export interface ClerkEventEnvelope {
+  data: UserJson | DeletedUserJson;
+  object: "event";
+  type: UserEventType;
+  timestamp: number;
+  instance_id: string;
+  event_attributes: { http_request: { client_ip: string; user_agent: string } };
+}
+
+/**
+ * Turns a user change into an outbox message: the envelope is serialized once, here, so every
+ * retry sends the same bytes under the same svix-id, as svix does.
+ */
+export function userEventMessage(event: UserEvent, instanceId: string, now: number): OutboxMessage {
+  const envelope: ClerkEventEnvelope = {
+    data: event.data,
+    object: "event",
+    type: event.type,
+    timestamp: now,
+    instance_id: instanceId,
+    event_attributes: { http_request: { client_ip: "127.0.0.1", user_agent: "gatehouse-local-idp" } },
+  };
+  return {
+    id: newId("msg"),
+    type: event.type,
+    userId: event.data.id,
+    payload: JSON.stringify(envelope),
+    attempts: 0,
+    createdAt: now,
+  };
+}
