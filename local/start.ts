@@ -1,0 +1,167 @@
+/**
+ * `npm start`: the whole app offline on 127.0.0.1 — the Clerk-shaped identity provider,
+ * the Convex-compatible backend running the real convex/ functions, and the Vite SPA —
+ * wired together, seeded through the IdP (so the users table fills from real webhooks),
+ * and stopped together by one Ctrl-C.  `npm start -- --reset` wipes .local/ first.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { createServer as createViteServer, type ViteDevServer } from "vite";
+import {
+  DEFAULT_SECRET_KEY,
+  DEFAULT_WEBHOOK_SECRET,
+  SEED_PASSWORD,
+  SEEDED_ACCOUNTS,
+  webhookUrlForSitePort,
+} from "./idp/config.ts";
+import { startIdp, type Idp } from "./idp/server.ts";
+import { assertPortFree, waitForHttp } from "./ports.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const startedAt = performance.now();
+
+function portFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const port = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+    console.error(`${name} must be a TCP port number, got "${raw}".`);
+    process.exit(1);
+  }
+  return port;
+}
+
+const flags = process.argv.slice(2);
+const unknown = flags.filter((f) => f !== "--reset");
+if (unknown.length) {
+  console.error(`Unknown option ${unknown.join(" ")}. Usage: npm start [-- --reset]`);
+  process.exit(2);
+}
+const reset = flags.includes("--reset");
+if (process.env.NODE_ENV === "production") {
+  console.error("The local stack is for development only; refusing to start with NODE_ENV=production.");
+  process.exit(1);
+}
+
+const ports = {
+  backend: portFromEnv("LOCAL_CONVEX_PORT", 3210),
+  site: portFromEnv("LOCAL_CONVEX_SITE_PORT", 3211),
+  idp: portFromEnv("LOCAL_IDP_PORT", 3212),
+  spa: portFromEnv("PORT", 5173),
+};
+const urls = {
+  backend: `http://127.0.0.1:${ports.backend}`,
+  site: `http://127.0.0.1:${ports.site}`,
+  idp: `http://127.0.0.1:${ports.idp}`,
+  spa: `http://127.0.0.1:${ports.spa}`,
+};
+/** Everything the stack keeps between runs; `--reset` wipes it. Tests point it at a temp dir. */
+const dataDir = process.env.LOCAL_DATA_DIR || `${root}.local`;
+const secrets = {
+  webhook: process.env.CLERK_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET,
+  clerkKey: process.env.CLERK_SECRET_KEY || DEFAULT_SECRET_KEY,
+};
+
+let idp: Idp | undefined;
+let backend: ChildProcess | undefined;
+let vite: ViteDevServer | undefined;
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await vite?.close().catch(() => undefined);
+    if (backend && backend.exitCode === null) {
+      backend.kill("SIGTERM");
+      await new Promise((r) => {
+        const timer = setTimeout(() => (backend?.kill("SIGKILL"), r(undefined)), 3000);
+        backend!.once("exit", () => (clearTimeout(timer), r(undefined)));
+      });
+    }
+    await idp?.close().catch(() => undefined);
+  }
+  process.exit(code);
+}
+process.once("SIGINT", () => void stopAll(0).then(() => undefined));
+process.once("SIGTERM", () => void stopAll(0).then(() => undefined));
+
+function prefixLines(stream: NodeJS.ReadableStream | null, label: string) {
+  stream?.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.trim()) console.log(`[${label}] ${line}`);
+  });
+}
+
+async function main() {
+  try {
+    await assertPortFree(ports.backend, "LOCAL_CONVEX_PORT");
+    await assertPortFree(ports.site, "LOCAL_CONVEX_SITE_PORT");
+    await assertPortFree(ports.idp, "LOCAL_IDP_PORT");
+    await assertPortFree(ports.spa, "PORT");
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+
+  // The backend first, so the IdP's seeding webhooks land at once instead of being retried.
+  backend = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts", ...(reset ? ["--reset"] : [])], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      LOCAL_CONVEX_PORT: String(ports.backend),
+      LOCAL_CONVEX_SITE_PORT: String(ports.site),
+      LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
+      CLERK_JWT_ISSUER_DOMAIN: urls.idp,
+      CLERK_WEBHOOK_SECRET: secrets.webhook,
+      CLERK_SECRET_KEY: secrets.clerkKey,
+      CLERK_API_URL: urls.idp,
+    },
+  });
+  prefixLines(backend.stdout, "backend");
+  prefixLines(backend.stderr, "backend");
+  backend.once("exit", (code) => {
+    if (!stopping) {
+      console.error(`The local backend exited (code ${code}); stopping.`);
+      void stopAll(1);
+    }
+  });
+  await waitForHttp(`${urls.backend}/version`, 60_000);
+
+  idp = await startIdp({
+    port: ports.idp,
+    dataDir: `${dataDir}/idp`,
+    reset,
+    seed: true,
+    secretKey: secrets.clerkKey,
+    webhookSecret: secrets.webhook,
+    webhookUrl: webhookUrlForSitePort(ports.site),
+  });
+  await idp.whenDelivered(30_000);
+
+  // Vite exposes VITE_* variables from the environment to the SPA.
+  process.env.VITE_CONVEX_URL = urls.backend;
+  process.env.VITE_LOCAL_IDP_URL = urls.idp;
+  process.env.VITE_CLERK_PUBLISHABLE_KEY = "";
+  vite = await createViteServer({
+    root,
+    configFile: `${root}/vite.config.ts`,
+    server: { host: "127.0.0.1", port: ports.spa, strictPort: true },
+  });
+  await vite.listen();
+
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  console.log(`
+Gatehouse is running offline (ready in ${seconds} s):
+  App                ${urls.spa}
+  Convex backend     ${urls.backend}   (http actions: ${urls.site})
+  Identity provider  ${urls.idp}   (Clerk stand-in)
+
+Seeded accounts (password ${SEED_PASSWORD}):
+${SEEDED_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} role ${a.role}, plan ${a.plan}`).join("\n")}
+
+Ctrl-C stops everything. Data lives in .local/ (npm start -- --reset wipes it).`);
+}
+
+main().catch((error) => {
+  console.error(`npm start failed: ${(error as Error).message}`);
+  void stopAll(1);
+});
