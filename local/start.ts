@@ -102,20 +102,24 @@ async function main() {
   }
 
   // The backend first, so the IdP's seeding webhooks land at once instead of being retried.
-  backend = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts", ...(reset ? ["--reset"] : [])], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      LOCAL_CONVEX_PORT: String(ports.backend),
-      LOCAL_CONVEX_SITE_PORT: String(ports.site),
-      LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
-      CLERK_JWT_ISSUER_DOMAIN: urls.idp,
-      CLERK_WEBHOOK_SECRET: secrets.webhook,
-      CLERK_SECRET_KEY: secrets.clerkKey,
-      CLERK_API_URL: urls.idp,
+  backend = spawn(
+    process.execPath,
+    ["--import", "tsx", "local/backend/cli.ts", ...(reset ? ["--reset"] : [])],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        LOCAL_CONVEX_PORT: String(ports.backend),
+        LOCAL_CONVEX_SITE_PORT: String(ports.site),
+        LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
+        CLERK_JWT_ISSUER_DOMAIN: urls.idp,
+        CLERK_WEBHOOK_SECRET: secrets.webhook,
+        CLERK_SECRET_KEY: secrets.clerkKey,
+        CLERK_API_URL: urls.idp,
+      },
     },
-  });
+  );
   prefixLines(backend.stdout, "backend");
   prefixLines(backend.stderr, "backend");
   backend.once("exit", (code) => {

@@ -1,0 +1,136 @@
+/**
+ * The SPA in real Chromium against the offline stack: sign-in, realtime posts, plan and
+ * role gates, and an admin's plan change reaching another user's open page live.
+ */
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import { launchChromium, screenshot, signIn } from "./browser";
+
+const baseUrl = inject("spaUrl");
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+});
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+  return page;
+}
+
+describe("signing in", () => {
+  test("a signed-out visitor is sent to sign-in; a wrong password is refused with a message", async () => {
+    const page = await newPage();
+    await page.goto(baseUrl);
+    await page.waitForURL(/\/sign-in$/);
+    await page.getByLabel("Email").fill("free@gatehouse.test");
+    await page.getByLabel("Password").fill("not-the-password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(/wrong email or password/i);
+    await screenshot(page, "sign-in-refused");
+  });
+
+  test("a new account can sign up and lands on its dashboard", async () => {
+    const page = await newPage();
+    await page.goto(`${baseUrl}/sign-up`);
+    await page.getByLabel("First name").fill("Erin");
+    await page.getByLabel("Last name").fill("Example");
+    await page.getByLabel("Email").fill(`erin.${Date.now()}@gatehouse.test`);
+    await page.getByLabel("Password (at least 8 characters)").fill("correct horse battery");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "My posts" }).waitFor();
+    await page.getByText("Erin Example").waitFor();
+    await expect(page.getByText("No posts yet").isVisible()).resolves.toBe(true);
+  });
+});
+
+describe("posts", () => {
+  test("a free user's post appears at once; insights are not offered", async () => {
+    const page = await newPage();
+    await signIn(page, baseUrl, "free@gatehouse.test");
+    await page.getByLabel("Title").fill("Realtime hello");
+    await page.getByLabel("Body").fill("Written in Chromium");
+    await page.getByRole("button", { name: "Post" }).click();
+    await page.getByRole("heading", { name: "Realtime hello" }).waitFor();
+    await expect(page.getByRole("link", { name: "Insights" }).count()).resolves.toBe(0);
+    await screenshot(page, "free-dashboard");
+    await page.goto(`${baseUrl}/insights`);
+    await page.getByText("Insights are part of the Pro plan").waitFor();
+  });
+
+  test("a post made public shows up live on another user's public feed", async () => {
+    const author = await newPage();
+    const reader = await newPage();
+    await signIn(author, baseUrl, "pro@gatehouse.test");
+    await signIn(reader, baseUrl, "free@gatehouse.test");
+    await reader.getByRole("link", { name: "Public" }).click();
+    await reader.getByRole("heading", { name: "Public posts" }).waitFor();
+
+    const title = `Announcement ${Date.now()}`;
+    await author.getByLabel("Title").fill(title);
+    await author.getByRole("button", { name: "Post" }).click();
+    const item = author.getByRole("listitem").filter({ hasText: title });
+    await item.getByRole("button", { name: "Make public" }).click();
+
+    await reader.getByRole("heading", { name: title }).waitFor({ timeout: 10_000 });
+    await expect(
+      reader.getByRole("listitem").filter({ hasText: title }).getByRole("button").count(),
+    ).resolves.toBe(0);
+    await screenshot(reader, "public-feed-live");
+  });
+
+  test("a blank title gets the server's typed error and nothing is posted", async () => {
+    const page = await newPage();
+    await signIn(page, baseUrl, "pro@gatehouse.test");
+    const before = await page.getByRole("listitem").count();
+    await page.getByLabel("Title").fill("   ");
+    await page.getByRole("button", { name: "Post" }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(/blank/i);
+    await expect(page.getByRole("listitem").count()).resolves.toBe(before);
+  });
+});
+
+describe("administration", () => {
+  test("non-admins see no admin page", async () => {
+    const page = await newPage();
+    await signIn(page, baseUrl, "pro@gatehouse.test");
+    await expect(page.getByRole("link", { name: "Admin" }).count()).resolves.toBe(0);
+    await page.goto(`${baseUrl}/admin`);
+    await page.getByText("This page is for administrators.").waitFor();
+  });
+
+  test("an admin upgrades a user; the user's open page turns Pro by itself", async () => {
+    const member = await newPage();
+    const email = `member.${Date.now()}@gatehouse.test`;
+    await member.goto(`${baseUrl}/sign-up`);
+    await member.getByLabel("Email").fill(email);
+    await member.getByLabel("Password (at least 8 characters)").fill("correct horse battery");
+    await member.getByRole("button", { name: "Create account" }).click();
+    await member.getByText("Free", { exact: true }).waitFor();
+
+    const admin = await newPage();
+    await signIn(admin, baseUrl, "admin@gatehouse.test");
+    await admin.getByRole("link", { name: "Admin" }).click();
+    const planSelect = admin.getByLabel(`Plan of ${email}`);
+    await planSelect.waitFor();
+    // An admin cannot demote themself: the option is not offered (and the server refuses it anyway).
+    await expect(
+      admin.getByLabel("Role of admin@gatehouse.test").locator("option[value=user]").isDisabled(),
+    ).resolves.toBe(true);
+    await planSelect.selectOption("pro");
+
+    await member.getByText("Pro", { exact: true }).waitFor({ timeout: 15_000 });
+    await member.getByRole("link", { name: "Insights" }).waitFor();
+    await admin.getByText("admin.setPlan").first().waitFor();
+    await screenshot(admin, "admin-page");
+    await screenshot(member, "member-upgraded");
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Starts the real offline stack (`local/start.ts`, as `npm start` does) on spare ports with a
+ * throwaway data dir, for the browser suite; stops it afterwards.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+
+export const E2E_PORTS = { backend: 4310, site: 4311, idp: 4312, spa: 4173 };
+
+let stack: ChildProcess | undefined;
+let dataDir: string | undefined;
+
+export default async function setup(project: TestProject) {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-"));
+  stack = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    cwd: path.resolve(import.meta.dirname, ".."),
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      LOCAL_CONVEX_PORT: String(E2E_PORTS.backend),
+      LOCAL_CONVEX_SITE_PORT: String(E2E_PORTS.site),
+      LOCAL_IDP_PORT: String(E2E_PORTS.idp),
+      PORT: String(E2E_PORTS.spa),
+      LOCAL_DATA_DIR: dataDir,
+    },
+  });
+  let output = "";
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stack did not start in 90 s:\n${output}`)), 90_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Gatehouse is running offline")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    stack!.stdout!.on("data", onData);
+    stack!.stderr!.on("data", onData);
+    stack!.once("exit", (code) => reject(new Error(`stack exited with ${code}:\n${output}`)));
+  });
+  const ready = /ready in ([\d.]+) s/.exec(output)?.[1];
+  console.log(`[e2e] offline stack ready in ${ready} s`);
+  project.provide("spaUrl", `http://127.0.0.1:${E2E_PORTS.spa}`);
+  return teardown;
+}
+
+async function teardown() {
+  if (stack && stack.exitCode === null) {
+    stack.kill("SIGINT");
+    await new Promise((r) => {
+      const timer = setTimeout(() => (stack?.kill("SIGKILL"), r(undefined)), 5000);
+      stack!.once("exit", () => (clearTimeout(timer), r(undefined)));
+    });
+  }
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    spaUrl: string;
+  }
+}
