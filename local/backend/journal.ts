@@ -1,0 +1,220 @@
+/**
+ * Durability: a snapshot plus an append-only log of committed writes under the data dir.
+ *
+ * - `snapshot.json`: every document (Convex JSON, with `_id` and `_creationTime`), the id
+ *   counter and the clocks, written to a temp file, fsynced and renamed into place.
+ * - `journal.log`: one JSON line per commit, `{"ts":"…","w":[[id, doc | null], …]}`, appended
+ *   synchronously inside the commit and fdatasynced before any acknowledgement leaves the
+ *   server, so an acknowledged write survives `kill -9` (and a power cut).
+ *
+ * On start the snapshot is loaded and the log replayed (a torn last line from a crash is
+ * dropped), then both are compacted into a fresh snapshot.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import type { JSONValue } from "convex/values";
+
+export type StoredState = {
+  /** Documents by id, as Convex JSON. */
+  docs: Map<string, Record<string, JSONValue>>;
+  /** The next id counter (ids are never reused, even for deleted documents). */
+  nextDocId: number;
+  lastCreationTime: number;
+  /** Latest commit timestamp (ns). */
+  lastCommitTs: bigint;
+};
+
+type SnapshotFile = {
+  format: "gatehouse-local-backend-snapshot";
+  version: 1;
+  nextDocId: number;
+  lastCreationTime: number;
+  lastCommitTs: string;
+  docs: Record<string, JSONValue>[];
+};
+
+type LogEntry = { ts: string; w: [string, Record<string, JSONValue> | null][] };
+
+const SNAPSHOT = "snapshot.json";
+const LOG = "journal.log";
+const LOCK = "backend.lock";
+
+/** `000…10042posts` → 10042 (convex-test ids are a zero-padded counter plus the table name). */
+export function idCounter(id: string): number {
+  const match = /^[0-9]+/.exec(id);
+  return match ? Number(match[0]) : 0;
+}
+
+export class Journal {
+  readonly dir: string;
+  private fd: number | null = null;
+  private unsynced = false;
+  private logBytes = 0;
+  private lockHeld = false;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Creates the directory and takes the lock (a live process holding it refuses the start). */
+  open(reset: boolean): void {
+    fs.mkdirSync(this.dir, { recursive: true });
+    const lockPath = path.join(this.dir, LOCK);
+    try {
+      const pid = Number(fs.readFileSync(lockPath, "utf8").trim());
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`data dir ${this.dir} is in use by another local backend (pid ${pid})`);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    fs.writeFileSync(lockPath, String(process.pid));
+    this.lockHeld = true;
+    if (reset) {
+      fs.rmSync(path.join(this.dir, SNAPSHOT), { force: true });
+      fs.rmSync(path.join(this.dir, LOG), { force: true });
+    }
+  }
+
+  /** Reads the snapshot and replays the log. */
+  load(): StoredState {
+    const state: StoredState = { docs: new Map(), nextDocId: 10000, lastCreationTime: 0, lastCommitTs: 0n };
+    const snapshotPath = path.join(this.dir, SNAPSHOT);
+    if (fs.existsSync(snapshotPath)) {
+      const snap = JSON.parse(fs.readFileSync(snapshotPath, "utf8")) as SnapshotFile;
+      if (snap.format !== "gatehouse-local-backend-snapshot" || snap.version !== 1) {
+        throw new Error(`unrecognized snapshot in ${snapshotPath}; start with --reset`);
+      }
+      for (const doc of snap.docs) state.docs.set(String(doc["_id"]), doc);
+      state.nextDocId = snap.nextDocId;
+      state.lastCreationTime = snap.lastCreationTime;
+      state.lastCommitTs = BigInt(snap.lastCommitTs);
+    }
+    const logPath = path.join(this.dir, LOG);
+    if (fs.existsSync(logPath)) {
+      const text = fs.readFileSync(logPath, "utf8");
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        const line = lines[i];
+        if (!line) continue;
+        let entry: LogEntry;
+        try {
+          entry = JSON.parse(line) as LogEntry;
+        } catch (error) {
+          // Only an unterminated last line can be torn (a crash mid-append); it was never acknowledged.
+          if (i === lines.length - 1) break;
+          throw new Error(`corrupt journal line ${i + 1} in ${logPath}: ${(error as Error).message}`, {
+            cause: error,
+          });
+        }
+        for (const [id, doc] of entry.w) {
+          state.nextDocId = Math.max(state.nextDocId, idCounter(id) + 1);
+          if (doc === null) state.docs.delete(id);
+          else {
+            state.docs.set(id, doc);
+            const ct = doc["_creationTime"];
+            if (typeof ct === "number") state.lastCreationTime = Math.max(state.lastCreationTime, ct);
+          }
+        }
+        const ts = BigInt(entry.ts);
+        if (ts > state.lastCommitTs) state.lastCommitTs = ts;
+      }
+    }
+    for (const id of state.docs.keys()) state.nextDocId = Math.max(state.nextDocId, idCounter(id) + 1);
+    return state;
+  }
+
+  /** Writes a full snapshot atomically and starts an empty log. */
+  compact(state: StoredState): void {
+    this.closeLog();
+    const snap: SnapshotFile = {
+      format: "gatehouse-local-backend-snapshot",
+      version: 1,
+      nextDocId: state.nextDocId,
+      lastCreationTime: state.lastCreationTime,
+      lastCommitTs: state.lastCommitTs.toString(),
+      docs: [...state.docs.values()],
+    };
+    const snapshotPath = path.join(this.dir, SNAPSHOT);
+    const tmp = `${snapshotPath}.tmp`;
+    const fd = fs.openSync(tmp, "w");
+    try {
+      fs.writeSync(fd, JSON.stringify(snap));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, snapshotPath);
+    fs.rmSync(path.join(this.dir, LOG), { force: true });
+    syncDir(this.dir);
+    this.openLog();
+  }
+
+  /** Appends one commit (synchronously: the bytes are in the OS before the commit returns). */
+  append(ts: bigint, writes: [string, Record<string, JSONValue> | null][]): void {
+    if (this.fd === null) this.openLog();
+    const line = JSON.stringify({ ts: ts.toString(), w: writes } satisfies LogEntry) + "\n";
+    const bytes = Buffer.from(line);
+    let off = 0;
+    while (off < bytes.length) off += fs.writeSync(this.fd!, bytes, off);
+    this.logBytes += bytes.length;
+    this.unsynced = true;
+  }
+
+  /** Flushes appended commits to stable storage; call before acknowledging anything. */
+  sync(): void {
+    if (!this.unsynced || this.fd === null) return;
+    fs.fdatasyncSync(this.fd);
+    this.unsynced = false;
+  }
+
+  get logSize(): number {
+    return this.logBytes;
+  }
+
+  close(): void {
+    this.sync();
+    this.closeLog();
+    if (this.lockHeld) {
+      fs.rmSync(path.join(this.dir, LOCK), { force: true });
+      this.lockHeld = false;
+    }
+  }
+
+  private openLog(): void {
+    const logPath = path.join(this.dir, LOG);
+    this.fd = fs.openSync(logPath, "a");
+    this.logBytes = fs.fstatSync(this.fd).size;
+  }
+
+  private closeLog(): void {
+    if (this.fd !== null) {
+      fs.fdatasyncSync(this.fd);
+      fs.closeSync(this.fd);
+      this.fd = null;
+      this.unsynced = false;
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function syncDir(dir: string): void {
+  try {
+    const fd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // Directory fsync is best effort (not supported everywhere).
+  }
+}

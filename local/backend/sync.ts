@@ -1,0 +1,532 @@
+/**
+ * One WebSocket client of the sync protocol (reference §2-3). Per socket:
+ * - messages are handled strictly in order (an Authenticate is verified before anything after it);
+ * - mutations run one at a time in arrival order, deduplicated by (sessionId, requestId) across
+ *   reconnects; a MutationResponse is always followed by a Transition at or after its ts;
+ * - Transitions form one chain (each startVersion is the previous endVersion), computed by a
+ *   single-flight update loop that re-runs only invalidated query results and sends only
+ *   changed ones (hash dedup);
+ * - an invalid token gets AuthError and a close; an identity that expires mid-session gets
+ *   AuthError{authUpdateAttempted:false} and a close.
+ */
+import type { WebSocket } from "ws";
+import type { JSONValue } from "convex/values";
+import { AuthFailure, type Identity } from "./auth.ts";
+import type { QueryEntry, QuerySubscriber, Runtime } from "./engine.ts";
+import {
+  encodeTs,
+  type AddQuery,
+  type ClientMessage,
+  type FunctionResult,
+  type ServerMessage,
+  type StateModification,
+} from "./protocol.ts";
+
+const PING_INTERVAL_MS = 15_000;
+const DEDUP_LIMIT = 10_000;
+
+type MutationOutcome =
+  { success: true; result: JSONValue; ts: bigint; logLines: string[] } | { success: false };
+
+/** Successful mutations by `sessionId:requestId` (failed ones are simply retried). */
+export class MutationLog {
+  private readonly map = new Map<string, Promise<MutationOutcome>>();
+
+  get(key: string): Promise<MutationOutcome> | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, outcome: Promise<MutationOutcome>): void {
+    this.map.set(key, outcome);
+    if (this.map.size > DEDUP_LIMIT) {
+      const oldest = this.map.keys().next().value;
+      if (oldest !== undefined) this.map.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+}
+
+type Subscription = {
+  queryId: number;
+  udfPath: string;
+  argsJson: JSONValue;
+  journal: string | null;
+  entry: QueryEntry | null;
+  seenVersion: number;
+  hash: string | null;
+};
+
+export type SessionStats = { authErrors: number; transitions: number };
+
+export class SyncSession implements QuerySubscriber {
+  private readonly ws: WebSocket;
+  private readonly runtime: Runtime;
+  private readonly mutationLog: MutationLog;
+  private readonly stats: SessionStats;
+  private sessionId: string | null = null;
+  private clockSkew: number | undefined;
+
+  // Received (applied) versions.
+  private querySetVersion = 0;
+  private identityVersion = 0;
+  private identity: Identity | null = null;
+  private identityExp: number | null = null;
+
+  // Last sent version.
+  private sent = { querySet: 0, identity: 0, ts: 0n };
+
+  private readonly subs = new Map<number, Subscription>();
+  private pendingRemovals: number[] = [];
+  private identityChanged = false;
+
+  private updating = false;
+  private needsUpdate = false;
+  private mustSendTransition = false;
+
+  private messageChain: Promise<void> = Promise.resolve();
+  private mutationChain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly pingTimer: NodeJS.Timeout;
+
+  constructor(ws: WebSocket, runtime: Runtime, mutationLog: MutationLog, stats: SessionStats) {
+    this.ws = ws;
+    this.runtime = runtime;
+    this.mutationLog = mutationLog;
+    this.stats = stats;
+    this.pingTimer = setInterval(() => this.send({ type: "Ping" }), PING_INTERVAL_MS);
+    this.pingTimer.unref();
+    ws.on("message", (data, isBinary) => {
+      if (isBinary) {
+        this.protocolError("binary frames are not part of the protocol");
+        return;
+      }
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString("utf8")
+        : Buffer.from(data as ArrayBuffer).toString("utf8");
+      this.messageChain = this.messageChain
+        .then(() => this.handle(text))
+        .catch((error: unknown) => {
+          this.protocolError(error instanceof Error ? error.message : String(error));
+        });
+    });
+    ws.on("close", () => this.dispose());
+    ws.on("error", () => this.dispose());
+  }
+
+  get subscriptionCount(): number {
+    return this.subs.size;
+  }
+
+  /** An update round is scheduled or running. */
+  get isUpdating(): boolean {
+    return this.updating;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Wakes the update loop (a query result this session uses was invalidated). */
+  wake(): void {
+    this.scheduleUpdate();
+  }
+
+  close(code = 1001, reason = "server shutting down"): void {
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING)
+      this.ws.close(code, reason);
+    this.dispose();
+  }
+
+  private dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    for (const sub of this.subs.values()) if (sub.entry) this.runtime.release(sub.entry, this);
+    this.subs.clear();
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(message));
+  }
+
+  private protocolError(reason: string): void {
+    if (this.closed) return;
+    const r = `InternalServerError: ${reason}`.slice(0, 120);
+    this.ws.close(1011, r);
+    this.dispose();
+  }
+
+  private authError(error: string, baseVersion: number, authUpdateAttempted: boolean): void {
+    this.stats.authErrors++;
+    this.send({ type: "AuthError", error, baseVersion, authUpdateAttempted });
+    // Close after a tick so the AuthError frame is flushed first; both sides reset versions.
+    const ws = this.ws;
+    this.dispose();
+    setTimeout(() => {
+      if (ws.readyState === ws.OPEN) ws.close(1000, "AuthError");
+    }, 10).unref();
+  }
+
+  private identityExpired(): boolean {
+    return this.identity !== null && this.identityExp !== null && this.identityExp * 1000 <= Date.now();
+  }
+
+  private async handle(text: string): Promise<void> {
+    if (this.closed) return;
+    let message: ClientMessage;
+    try {
+      message = JSON.parse(text) as ClientMessage;
+    } catch {
+      this.protocolError("message is not JSON");
+      return;
+    }
+    switch (message.type) {
+      case "Connect":
+        this.sessionId = message.sessionId;
+        if (typeof message.clientTs === "number") this.clockSkew = message.clientTs - Date.now();
+        // maxObservedTimestamp is not checked: after a local restart it may be ahead (pitfall #28).
+        return;
+      case "ModifyQuerySet": {
+        if (message.baseVersion !== this.querySetVersion || message.newVersion <= message.baseVersion) {
+          this.protocolError(
+            `BaseVersionMismatch: query set ${message.baseVersion} vs ${this.querySetVersion}`,
+          );
+          return;
+        }
+        this.querySetVersion = message.newVersion;
+        for (const mod of message.modifications) {
+          if (mod.type === "Add") this.addQuery(mod);
+          else {
+            const sub = this.subs.get(mod.queryId);
+            if (sub) {
+              if (sub.entry) this.runtime.release(sub.entry, this);
+              this.subs.delete(mod.queryId);
+            }
+            this.pendingRemovals.push(mod.queryId);
+          }
+        }
+        this.scheduleUpdate();
+        return;
+      }
+      case "Authenticate": {
+        if (message.baseVersion !== this.identityVersion) {
+          this.protocolError(
+            `BaseVersionMismatch: identity ${message.baseVersion} vs ${this.identityVersion}`,
+          );
+          return;
+        }
+        if (message.tokenType === "User") {
+          try {
+            const verified = await this.runtime.verifier.verify(message.value);
+            this.identity = verified.identity;
+            this.identityExp = verified.exp;
+          } catch (error) {
+            const msg = error instanceof AuthFailure ? `${error.code}: ${error.message}` : String(error);
+            this.authError(msg, message.baseVersion, true);
+            return;
+          }
+        } else if (message.tokenType === "None") {
+          this.identity = null;
+          this.identityExp = null;
+        } else {
+          this.authError(
+            "Admin authentication is not supported by the local backend",
+            message.baseVersion,
+            true,
+          );
+          return;
+        }
+        this.identityVersion = message.baseVersion + 1;
+        this.identityChanged = true;
+        this.scheduleUpdate();
+        return;
+      }
+      case "Mutation":
+        this.enqueueMutation(message.requestId, message.udfPath, message.args, message.componentPath);
+        return;
+      case "Action":
+        void this.runAction(message.requestId, message.udfPath, message.args, message.componentPath);
+        return;
+      case "Event":
+        return;
+      default:
+        this.protocolError(`unknown message type ${(message as { type?: unknown }).type as string}`);
+    }
+  }
+
+  private addQuery(mod: AddQuery): void {
+    const existing = this.subs.get(mod.queryId);
+    if (existing?.entry) this.runtime.release(existing.entry, this);
+    this.subs.set(mod.queryId, {
+      queryId: mod.queryId,
+      udfPath: mod.udfPath,
+      argsJson: mod.args[0] ?? {},
+      journal: mod.journal ?? null,
+      entry: null,
+      seenVersion: -1,
+      hash: null,
+    });
+    if (mod.componentPath) {
+      // Components are admin-only on Convex; the query fails below with a clear message.
+      this.subs.get(mod.queryId)!.udfPath = `\u0000component:${mod.componentPath}`;
+    }
+  }
+
+  private componentError(componentPath: string | undefined): Extract<FunctionResult, { ok: false }> | null {
+    if (!componentPath) return null;
+    return {
+      ok: false,
+      message: `Calling functions of component "${componentPath}" requires admin auth`,
+      logLines: [],
+      journal: null,
+    };
+  }
+
+  // ----- mutations and actions -----
+
+  private enqueueMutation(
+    requestId: number,
+    udfPath: string,
+    args: JSONValue[],
+    componentPath?: string,
+  ): void {
+    const identity = this.identity;
+    const sessionId = this.sessionId;
+    this.mutationChain = this.mutationChain.then(async () => {
+      if (this.closed) return;
+      if (this.identityExpired()) {
+        this.authError("Unauthenticated: the token has expired", this.identityVersion, false);
+        return;
+      }
+      const componentFailure = this.componentError(componentPath);
+      if (componentFailure) {
+        this.sendMutationFailure(requestId, componentFailure);
+        return;
+      }
+      const key = sessionId === null ? null : `${sessionId}:${requestId}`;
+      const previous = key === null ? undefined : this.mutationLog.get(key);
+      if (previous) {
+        const outcome = await previous;
+        if (outcome.success) {
+          this.send({
+            type: "MutationResponse",
+            requestId,
+            success: true,
+            result: outcome.result,
+            ts: encodeTs(outcome.ts),
+            logLines: outcome.logLines,
+          });
+          this.requireTransition();
+          return;
+        }
+      }
+      let settle!: (o: MutationOutcome) => void;
+      if (key !== null) this.mutationLog.set(key, new Promise((r) => (settle = r)));
+      let result: FunctionResult;
+      try {
+        result = await this.runtime.run("mutation", udfPath, args[0] ?? {}, identity);
+      } catch (error) {
+        result = { ok: false, message: String(error), logLines: [], journal: null };
+      }
+      this.runtime.flush();
+      if (result.ok) {
+        const ts = result.ts ?? this.runtime.clock.current;
+        settle?.({ success: true, result: result.value, ts, logLines: result.logLines });
+        this.send({
+          type: "MutationResponse",
+          requestId,
+          success: true,
+          result: result.value,
+          ts: encodeTs(ts),
+          logLines: result.logLines,
+        });
+        this.requireTransition();
+      } else {
+        if (key !== null) this.mutationLog.delete(key);
+        settle?.({ success: false });
+        this.sendMutationFailure(requestId, result);
+      }
+    });
+  }
+
+  private sendMutationFailure(requestId: number, result: Extract<FunctionResult, { ok: false }>): void {
+    this.send({
+      type: "MutationResponse",
+      requestId,
+      success: false,
+      result: result.message,
+      logLines: result.logLines,
+      ...(result.errorData !== undefined ? { errorData: result.errorData } : {}),
+    });
+  }
+
+  private async runAction(
+    requestId: number,
+    udfPath: string,
+    args: JSONValue[],
+    componentPath?: string,
+  ): Promise<void> {
+    const identity = this.identity;
+    if (this.identityExpired()) {
+      this.authError("Unauthenticated: the token has expired", this.identityVersion, false);
+      return;
+    }
+    let result: FunctionResult = this.componentError(componentPath) ?? {
+      ok: false,
+      message: "",
+      logLines: [],
+      journal: null,
+    };
+    if (!componentPath) {
+      try {
+        result = await this.runtime.run("action", udfPath, args[0] ?? {}, identity);
+      } catch (error) {
+        result = { ok: false, message: String(error), logLines: [], journal: null };
+      }
+    }
+    this.runtime.flush();
+    if (result.ok) {
+      this.send({
+        type: "ActionResponse",
+        requestId,
+        success: true,
+        result: result.value,
+        logLines: result.logLines,
+      });
+    } else {
+      this.send({
+        type: "ActionResponse",
+        requestId,
+        success: false,
+        result: result.message,
+        logLines: result.logLines,
+        ...(result.errorData !== undefined ? { errorData: result.errorData } : {}),
+      });
+    }
+  }
+
+  /** A MutationResponse was sent: a Transition must follow (at a ts at or after it). */
+  private requireTransition(): void {
+    this.mustSendTransition = true;
+    this.scheduleUpdate();
+  }
+
+  // ----- the update loop -----
+
+  private scheduleUpdate(): void {
+    if (this.closed) return;
+    if (this.updating) {
+      this.needsUpdate = true;
+      return;
+    }
+    this.updating = true;
+    this.needsUpdate = true;
+    setImmediate(() => {
+      void this.runUpdates();
+    });
+  }
+
+  private async runUpdates(): Promise<void> {
+    try {
+      while (this.needsUpdate && !this.closed) {
+        this.needsUpdate = false;
+        await this.updateOnce();
+      }
+    } catch (error) {
+      this.protocolError(error instanceof Error ? error.message : String(error));
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  private async updateOnce(): Promise<void> {
+    if (this.identityExpired()) {
+      this.authError("Unauthenticated: the token has expired", this.identityVersion, false);
+      return;
+    }
+    // Read the versions and the ts before running anything: every result below is at least as
+    // new as `ts`, and `ts` covers every commit whose MutationResponse was already sent.
+    const querySet = this.querySetVersion;
+    const identityVersion = this.identityVersion;
+    const identity = this.identity;
+    const ts = this.runtime.clock.current > this.sent.ts ? this.runtime.clock.current : this.sent.ts;
+    const forced = this.mustSendTransition;
+    this.mustSendTransition = false;
+
+    const modifications: StateModification[] = [];
+    for (const queryId of this.pendingRemovals.splice(0)) {
+      if (!this.subs.has(queryId)) modifications.push({ type: "QueryRemoved", queryId });
+    }
+    if (this.identityChanged) {
+      // A new identity: every query runs again as that identity (results still hash-deduped).
+      this.identityChanged = false;
+      for (const sub of this.subs.values()) {
+        if (sub.entry) this.runtime.release(sub.entry, this);
+        sub.entry = null;
+        sub.seenVersion = -1;
+      }
+    }
+
+    const work = [...this.subs.values()].map(async (sub) => {
+      if (sub.entry === null)
+        sub.entry = this.runtime.acquire(identity, sub.udfPath, sub.argsJson, sub.journal, this);
+      const entry = sub.entry;
+      if (!entry.stale && !entry.running && entry.version === sub.seenVersion) return null;
+      const result = sub.udfPath.startsWith("\u0000component:")
+        ? this.componentError(sub.udfPath.slice("\u0000component:".length))!
+        : await this.runtime.resolve(entry);
+      if (this.subs.get(sub.queryId) !== sub || sub.entry !== entry) return null;
+      sub.seenVersion = entry.version;
+      if (result.ok && result.journal !== null && result.journal !== sub.journal) {
+        sub.journal = result.journal;
+        sub.entry = this.runtime.rekey(entry, result.journal, this);
+        sub.seenVersion = sub.entry.version;
+      }
+      const hash = result.ok
+        ? `ok:${JSON.stringify(result.value)}:${JSON.stringify(result.logLines)}`
+        : `err:${result.message}:${JSON.stringify(result.errorData ?? null)}:${JSON.stringify(result.logLines)}`;
+      if (hash === sub.hash) return null;
+      sub.hash = hash;
+      const modification: StateModification = result.ok
+        ? {
+            type: "QueryUpdated",
+            queryId: sub.queryId,
+            value: result.value,
+            logLines: result.logLines,
+            journal: sub.journal,
+          }
+        : {
+            type: "QueryFailed",
+            queryId: sub.queryId,
+            errorMessage: result.message,
+            logLines: result.logLines,
+            journal: sub.journal,
+            ...(result.errorData !== undefined ? { errorData: result.errorData } : {}),
+          };
+      return modification;
+    });
+    for (const m of await Promise.all(work)) if (m) modifications.push(m);
+    if (this.closed) return;
+
+    const versionChanged = querySet !== this.sent.querySet || identityVersion !== this.sent.identity;
+    if (modifications.length === 0 && !versionChanged && !forced) return;
+    this.stats.transitions++;
+    this.send({
+      type: "Transition",
+      startVersion: {
+        querySet: this.sent.querySet,
+        identity: this.sent.identity,
+        ts: encodeTs(this.sent.ts),
+      },
+      endVersion: { querySet, identity: identityVersion, ts: encodeTs(ts) },
+      modifications,
+      ...(this.clockSkew !== undefined ? { clientClockSkew: this.clockSkew } : {}),
+      serverTs: Date.now() * 1e6,
+    });
+    this.sent = { querySet, identity: identityVersion, ts };
+  }
+}
