@@ -90,11 +90,15 @@ describe("posts", () => {
   test("a blank title gets the server's typed error and nothing is posted", async () => {
     const page = await newPage();
     await signIn(page, baseUrl, "pro@gatehouse.test");
-    const before = await page.getByRole("listitem").count();
+    const myPosts = page.getByRole("region", { name: "My posts" });
+    // Wait until the subscription has delivered the list (or its empty state) before counting.
+    await myPosts.locator("ul.posts").or(myPosts.getByText("No posts yet")).first().waitFor();
+    const before = await myPosts.getByRole("listitem").count();
     await page.getByLabel("Title").fill("   ");
     await page.getByRole("button", { name: "Post" }).click();
     await expect(page.getByRole("alert").textContent()).resolves.toMatch(/blank/i);
-    await expect(page.getByRole("listitem").count()).resolves.toBe(before);
+    await page.waitForTimeout(300); // a write would have reached the subscription by now
+    await expect(myPosts.getByRole("listitem").count()).resolves.toBe(before);
   });
 });
 
