@@ -16,10 +16,9 @@ import path from "node:path";
 import type { ConvexClient } from "convex/browser";
 import { api } from "../convex/_generated/api";
 import type { CommitInfo } from "../local/backend/engine.ts";
-import { startBackend } from "../local/backend/server.ts";
 import { newClient, signIn } from "../local/backend/test-utils.ts";
 import { idpClient } from "../local/idp/client.ts";
-import { startTestIdp } from "../local/idp/testing.ts";
+import { startTestStack } from "../local/testStack.ts";
 
 const USERS = 100;
 const LATENCY_SAMPLES = 40;
@@ -74,21 +73,8 @@ async function startupFigures() {
 }
 
 async function reactivityFigures() {
-  const idp = await startTestIdp();
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-bench-backend-"));
-  const backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
-    env: {
-      CLERK_JWT_ISSUER_DOMAIN: idp.url,
-      CLERK_WEBHOOK_SECRET: idp.webhookSecret,
-      CLERK_SECRET_KEY: idp.secretKey,
-      CLERK_API_URL: idp.url,
-    },
-  });
-  idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);
+  const stack = await startTestStack();
+  const { idp, backend } = stack;
   const commits: CommitInfo[] = [];
   backend.on("commit", ((c: CommitInfo) => commits.push(c)) as (payload: never) => void);
   const clients: ConvexClient[] = [];
@@ -150,9 +136,7 @@ async function reactivityFigures() {
     return { subscriptions, privateReruns, publicReruns, roundTrips, observed, startupMs: backend.startupMs };
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    await backend.close();
-    await idp.dispose();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stack.dispose();
   }
 }
 

@@ -5,44 +5,29 @@
  */
 import { createClerkClient } from "@clerk/backend";
 import { ConvexError } from "convex/values";
-import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { startBackend, type Backend } from "./backend/server.ts";
-import { newClient, signIn, tempDir, waitForValue } from "./backend/test-utils.ts";
+import type { Backend } from "./backend/server.ts";
+import { newClient, signIn, waitForValue } from "./backend/test-utils.ts";
 import { idpClient } from "./idp/client.ts";
-import { startTestIdp, type TestIdp } from "./idp/testing.ts";
+import type { TestIdp } from "./idp/testing.ts";
+import { startTestStack, type TestStack } from "./testStack.ts";
 
 let idp: TestIdp;
 let backend: Backend;
-let backendDir: string;
+let stack: TestStack;
 const clients: { close: () => Promise<void> }[] = [];
 
 beforeAll(async () => {
-  // Each side needs the other's URL: IdP first (no webhook target yet), then the backend, then wire and seed.
-  idp = await startTestIdp();
-  backendDir = tempDir("stack");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir: backendDir,
-    env: {
-      CLERK_JWT_ISSUER_DOMAIN: idp.url,
-      CLERK_WEBHOOK_SECRET: idp.webhookSecret,
-      CLERK_SECRET_KEY: idp.secretKey,
-      CLERK_API_URL: idp.url,
-    },
-  });
-  idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);
+  stack = await startTestStack();
+  ({ idp, backend } = stack);
   await idp.seed();
   await idp.whenDelivered(10_000);
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
-  await idp?.dispose();
-  fs.rmSync(backendDir, { recursive: true, force: true });
+  await stack?.dispose();
 });
 
 /** A ConvexClient signed in through the IdP, refreshing tokens the way Clerk's getToken does. */

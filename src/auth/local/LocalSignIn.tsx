@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { idp, IdpError } from "./idpClient";
 import { useStartLocalSession } from "./session";
+import { FormError, SubmitButton } from "../../components/FormError";
 
 const SEEDED = ["admin@gatehouse.test", "pro@gatehouse.test", "free@gatehouse.test"];
 
@@ -46,14 +47,8 @@ export function LocalSignIn() {
         Password
         <input name="password" type="password" autoComplete="current-password" required />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? "Signing in…" : "Sign in"}
-      </button>
+      <FormError message={error} />
+      <SubmitButton busy={busy} label="Sign in" busyLabel="Signing in…" />
       <p className="muted">
         Offline identity provider. Seeded accounts use the password <code>gatehouse-dev</code>. New here?{" "}
         <Link to="/sign-up">Create an account</Link>
@@ -97,14 +92,8 @@ export function LocalSignUp() {
         Password (at least 8 characters)
         <input name="password" type="password" autoComplete="new-password" minLength={8} required />
       </label>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy}>
-        {busy ? "Creating…" : "Create account"}
-      </button>
+      <FormError message={error} />
+      <SubmitButton busy={busy} label="Create account" busyLabel="Creating…" />
       <p className="muted">
         Already have one? <Link to="/sign-in">Sign in</Link>
       </p>

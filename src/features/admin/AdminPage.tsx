@@ -3,6 +3,7 @@ import { api } from "../../../convex/_generated/api";
 import { canSetRole, type Plan, type Role } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
 import { useServerCall } from "../posts/useAction";
+import { FormError } from "../../components/FormError";
 
 /** Admins manage roles and plans; changes go to Clerk and come back through its webhook. */
 export default function AdminPage() {
@@ -17,11 +18,7 @@ export default function AdminPage() {
     <div className="stack">
       <section aria-label="Users">
         <h2>Users</h2>
-        {error && (
-          <p role="alert" className="error">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <table>
           <thead>
             <tr>

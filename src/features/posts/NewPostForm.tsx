@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../../../convex/_generated/api";
 import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
 import { useServerCall } from "./useAction";
+import { FormError, SubmitButton } from "../../components/FormError";
 
 export function NewPostForm() {
   const create = useMutation(api.posts.create);
@@ -40,15 +41,9 @@ export function NewPostForm() {
           />
           Public
         </label>
-        <button type="submit" disabled={pending}>
-          {pending ? "Posting…" : "Post"}
-        </button>
+        <SubmitButton busy={pending} label="Post" busyLabel="Posting…" />
       </div>
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </form>
   );
 }

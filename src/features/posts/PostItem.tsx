@@ -6,6 +6,7 @@ import { hasPro } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { useViewer } from "../../auth/useViewer";
 import { useServerCall } from "./useAction";
+import { FormError } from "../../components/FormError";
 
 type Viewer = Pick<Doc<"users">, "role" | "plan">;
 
@@ -71,11 +72,7 @@ export function PostItem({ post, editable }: { post: PostView; editable: boolean
           {viewer && hasPro(viewer) && post.visibility === "private" && <ScheduleControl post={post} />}
         </div>
       )}
-      {error && (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
     </li>
   );
 }
