@@ -2,51 +2,42 @@
  * JWT verification as Convex does it (auth.config.ts → OIDC discovery → JWKS), through the real
  * client's setAuth flow, plus the claims → UserIdentity mapping.
  */
-import fs from "node:fs";
 import type { ConvexClient } from "convex/browser";
 import { SignJWT } from "jose";
-import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { AuthVerifier, normalizeIssuer } from "./auth.ts";
-import { startBackend, type Backend } from "./server.ts";
 import {
   api,
   newClient,
+  openSyncSocket,
+  rawConnect,
   sleep,
   startIssuer,
-  tempDir,
+  startTestBackend,
   unsignedToken,
   waitForValue,
   type Issuer,
+  type TestBackend,
 } from "./test-utils.ts";
 
 type Viewer = { clerkId: string; role: string; plan: string; email: string; name: string } | null;
 
 let issuer: Issuer;
 let otherIssuer: Issuer;
-let backend: Backend;
-let dataDir: string;
+let backend: TestBackend;
 const clients: ConvexClient[] = [];
 
 beforeAll(async () => {
   issuer = await startIssuer();
   otherIssuer = await startIssuer();
-  dataDir = tempDir("auth");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
-    env: { CLERK_JWT_ISSUER_DOMAIN: issuer.url },
-  });
+  backend = await startTestBackend("auth", { issuerUrl: issuer.url });
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
+  await backend?.dispose();
   await issuer?.close();
   await otherIssuer?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Signs a fresh client in with a fixed token; resolves with onChange's first value and users.me. */
@@ -137,21 +128,11 @@ describe("tokens over the sync protocol", () => {
   test("an identity that expires mid-session gets AuthError{authUpdateAttempted:false} and a close", async () => {
     const now = Math.floor(Date.now() / 1000);
     const token = await issuer.mint("user_short", { iat: now, exp: now + 1 });
-    const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/1.48.0/sync`);
+    const ws = await openSyncSocket(backend.url);
     const messages: { type: string; authUpdateAttempted?: boolean; baseVersion?: number }[] = [];
     ws.on("message", (d) => messages.push(JSON.parse(String(d)) as (typeof messages)[number]));
-    await new Promise((r) => ws.once("open", r));
     const closed = new Promise<void>((r) => ws.once("close", () => r()));
-    ws.send(
-      JSON.stringify({
-        type: "Connect",
-        sessionId: "expiring",
-        connectionCount: 0,
-        lastCloseReason: "InitialConnect",
-        clientTs: Date.now(),
-      }),
-    );
-    ws.send(JSON.stringify({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 }));
+    rawConnect(ws, "expiring", token);
     ws.send(JSON.stringify({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [] }));
     await waitForValue<number>(
       (cb) => {

@@ -2,25 +2,27 @@
  * The local backend driven by the real clients (`ConvexClient` over the sync protocol,
  * `ConvexHttpClient` over the HTTP API) and the app's real functions.
  */
-import fs from "node:fs";
 import { ConvexHttpClient, type ConvexClient } from "convex/browser";
 import { ConvexReactClient } from "convex/react";
 import { ConvexError, type Value } from "convex/values";
 import { Webhook } from "svix";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startBackend, type Backend } from "./server.ts";
 import {
   api,
   eventually,
   newClient,
+  openSyncSocket,
+  rawConnect,
+  rawSubscribe,
   signIn,
   startClerkStub,
   startIssuer,
-  tempDir,
+  startTestBackend,
   waitForValue,
   type ClerkStub,
   type Issuer,
+  type TestBackend,
 } from "./test-utils.ts";
 
 const WEBHOOK_SECRET = `whsec_${Buffer.from("gatehouse-local-backend-test-secret").toString("base64")}`;
@@ -30,8 +32,7 @@ type Post = { _id: string; title: string; visibility: string; authorId: string }
 
 let issuer: Issuer;
 let clerk: ClerkStub;
-let backend: Backend;
-let dataDir: string;
+let backend: TestBackend;
 const clients: ConvexClient[] = [];
 
 function codeOf(error: unknown): string | undefined {
@@ -54,14 +55,9 @@ async function userClient(
 beforeAll(async () => {
   issuer = await startIssuer();
   clerk = await startClerkStub();
-  dataDir = tempDir("backend");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
+  backend = await startTestBackend("backend", {
+    issuerUrl: issuer.url,
     env: {
-      CLERK_JWT_ISSUER_DOMAIN: issuer.url,
       CLERK_WEBHOOK_SECRET: WEBHOOK_SECRET,
       CLERK_SECRET_KEY: "sk_test_local",
       CLERK_API_URL: clerk.url,
@@ -71,10 +67,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
+  await backend?.dispose();
   await clerk?.close();
   await issuer?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("functions over the sync protocol (ConvexClient)", () => {
@@ -242,27 +237,10 @@ describe("functions over the sync protocol (ConvexClient)", () => {
 
   test("function log lines reach the client as [LEVEL] lines", async () => {
     // A raw socket shows the wire: an http action's console output is not sent, a query's is.
-    const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/1.48.0/sync`);
-    await new Promise((r) => ws.once("open", r));
+    const ws = await openSyncSocket(backend.url);
     const messages: { type: string; modifications?: { logLines?: string[] }[] }[] = [];
     ws.on("message", (d) => messages.push(JSON.parse(String(d)) as (typeof messages)[number]));
-    ws.send(
-      JSON.stringify({
-        type: "Connect",
-        sessionId: "log-session",
-        connectionCount: 0,
-        lastCloseReason: "InitialConnect",
-        clientTs: Date.now(),
-      }),
-    );
-    ws.send(
-      JSON.stringify({
-        type: "ModifyQuerySet",
-        baseVersion: 0,
-        newVersion: 1,
-        modifications: [{ type: "Add", queryId: 0, udfPath: "users:me", args: [{}] }],
-      }),
-    );
+    rawSubscribe(ws, "log-session", "users:me", {});
     await waitForValue<number>(
       (cb) => {
         const t = setInterval(() => cb(messages.length), 10);
@@ -309,13 +287,12 @@ describe("ConvexReactClient (the SPA's client)", () => {
 describe("raw protocol", () => {
   type Msg = { type: string; [k: string]: unknown };
   async function rawSocket(path = "/api/1.48.0/sync") {
-    const ws = new WebSocket(`${backend.url.replace("http", "ws")}${path}`);
+    const ws = await openSyncSocket(backend.url, path);
     const messages: Msg[] = [];
     ws.on("message", (d, isBinary) => {
       expect(isBinary).toBe(false);
       messages.push(JSON.parse(String(d)) as Msg);
     });
-    await new Promise((r) => ws.once("open", r));
     const next = (type: string, from = 0) =>
       waitForValue<Msg | undefined>(
         (cb) => {
@@ -331,24 +308,18 @@ describe("raw protocol", () => {
     const token = await issuer.mint("user_replay", { metadata: {} });
     const connect = async () => {
       const s = await rawSocket("//api/sync");
-      s.send({
-        type: "Connect",
-        sessionId: "replay-session",
-        connectionCount: 0,
-        lastCloseReason: "InitialConnect",
-        clientTs: Date.now(),
-      });
-      s.send({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 });
+      rawConnect(s.ws, "replay-session", token);
       s.send({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [] });
       return s;
     };
-    const a = await connect();
-    a.send({
+    const createOnce = {
       type: "Mutation",
       requestId: 0,
       udfPath: "posts:create",
       args: [{ title: "only once", body: "" }],
-    });
+    };
+    const a = await connect();
+    a.send(createOnce);
     const response = await a.next("MutationResponse");
     expect(response["success"]).toBe(true);
     const idx = a.messages.indexOf(response);
@@ -360,12 +331,7 @@ describe("raw protocol", () => {
     a.ws.close();
     // Reconnect with the same session and resend the same request.
     const b = await connect();
-    b.send({
-      type: "Mutation",
-      requestId: 0,
-      udfPath: "posts:create",
-      args: [{ title: "only once", body: "" }],
-    });
+    b.send(createOnce);
     const replay = await b.next("MutationResponse");
     expect(replay["result"]).toEqual(response["result"]);
     expect(replay["ts"]).toEqual(response["ts"]);
@@ -397,19 +363,7 @@ describe("raw protocol", () => {
 
   test("the Transition chain is consistent; a protocol error closes the socket without FatalError", async () => {
     const s = await rawSocket();
-    s.send({
-      type: "Connect",
-      sessionId: "chain",
-      connectionCount: 0,
-      lastCloseReason: "InitialConnect",
-      clientTs: Date.now(),
-    });
-    s.send({
-      type: "ModifyQuerySet",
-      baseVersion: 0,
-      newVersion: 1,
-      modifications: [{ type: "Add", queryId: 0, udfPath: "users:me", args: [{}] }],
-    });
+    rawSubscribe(s.ws, "chain", "users:me", {});
     const first = await s.next("Transition");
     expect(first["startVersion"]).toEqual({ querySet: 0, identity: 0, ts: "AAAAAAAAAAA=" });
     expect((first["endVersion"] as { querySet: number }).querySet).toBe(1);
@@ -442,30 +396,12 @@ describe("result dedup", () => {
       body: "same body",
     })) as string;
 
-    const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/1.48.0/sync`);
+    const ws = await openSyncSocket(backend.url);
     const messages: Msg[] = [];
     ws.on("message", (d) => messages.push(JSON.parse(String(d)) as Msg));
-    await new Promise((r) => ws.once("open", r));
     const send = (m: object) => ws.send(JSON.stringify(m));
-    send({
-      type: "Connect",
-      sessionId: "dedup",
-      connectionCount: 0,
-      lastCloseReason: "InitialConnect",
-      clientTs: Date.now(),
-    });
-    send({
-      type: "Authenticate",
-      tokenType: "User",
-      value: await issuer.mint("user_dedup", { metadata: { plan: "pro" } }),
-      baseVersion: 0,
-    });
-    send({
-      type: "ModifyQuerySet",
-      baseVersion: 0,
-      newVersion: 1,
-      modifications: [{ type: "Add", queryId: 0, udfPath: "insights:overview", args: [{}] }],
-    });
+    const token = await issuer.mint("user_dedup", { metadata: { plan: "pro" } });
+    rawSubscribe(ws, "dedup", "insights:overview", {}, token);
     await eventually(
       () => messages.length,
       (n) => n > 0,

@@ -3,11 +3,18 @@
  * deletes by several users; after each one every subscription converges to what a fresh query
  * says (pages compared up to their pinned end cursor).
  */
-import fs from "node:fs";
 import { ConvexHttpClient, type ConvexClient } from "convex/browser";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startBackend, type Backend } from "./server.ts";
-import { api, eventually, newClient, signIn, startIssuer, tempDir, type Issuer } from "./test-utils.ts";
+import {
+  api,
+  eventually,
+  newClient,
+  signIn,
+  startIssuer,
+  startTestBackend,
+  type Issuer,
+  type TestBackend,
+} from "./test-utils.ts";
 
 const USERS = 5;
 const OPS = 80;
@@ -26,8 +33,7 @@ type Overview = { total: number; public: number; private: number; words: number 
 type Views = { mine?: Page; pub?: Page; overview?: Overview };
 
 let issuer: Issuer;
-let backend: Backend;
-let dataDir: string;
+let backend: TestBackend;
 const clients: ConvexClient[] = [];
 const https: ConvexHttpClient[] = [];
 const views: Views[] = [];
@@ -58,14 +64,7 @@ function expectedPage(all: Post[], page: Page): string[] {
 
 beforeAll(async () => {
   issuer = await startIssuer();
-  dataDir = tempDir("consistency");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
-    env: { CLERK_JWT_ISSUER_DOMAIN: issuer.url },
-  });
+  backend = await startTestBackend("consistency", { issuerUrl: issuer.url });
   for (let i = 0; i < USERS; i++) {
     const token = () => issuer.mint(`user_${i}`, { metadata: { plan: "pro" } });
     const client = newClient(backend.url);
@@ -92,9 +91,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
+  await backend?.dispose();
   await issuer?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function converged(): Promise<void> {

@@ -52,11 +52,9 @@ export function installCallGlobals(): void {
 
   // An accessor (not a plain value) so a later `console = …` by a test runner keeps capturing.
   let underlying = globalThis.console;
-  const capturingFor = new WeakMap<Console, Console>();
-  const capturing = (base: Console): Console => {
-    let c = capturingFor.get(base);
-    if (!c) {
-      c = new Proxy(base, {
+  const capturing = memoized(
+    (base: Console): Console =>
+      new Proxy(base, {
         get(target, prop, receiver) {
           const ctx = callStore.getStore();
           if (ctx && typeof prop === "string") {
@@ -65,15 +63,9 @@ export function installCallGlobals(): void {
           }
           return Reflect.get(target, prop, receiver) as unknown;
         },
-      });
-      capturingFor.set(base, c);
-    }
-    return c;
-  };
-  const consoleDescriptor = Object.getOwnPropertyDescriptor(globalThis, "console");
-  Object.defineProperty(globalThis, "console", {
-    configurable: true,
-    enumerable: consoleDescriptor?.enumerable ?? false,
+      }),
+  );
+  defineGlobalAccessor("console", {
     get: () => capturing(underlying),
     set: (value: Console) => {
       underlying = value;
@@ -81,24 +73,16 @@ export function installCallGlobals(): void {
   });
 
   const realProcess = process;
-  const envProxies = new WeakMap<Record<string, string>, NodeJS.Process>();
-  const processFor = (env: Record<string, string>): NodeJS.Process => {
-    let p = envProxies.get(env);
-    if (!p) {
-      p = new Proxy(realProcess, {
+  const processFor = memoized(
+    (env: Record<string, string>): NodeJS.Process =>
+      new Proxy(realProcess, {
         get(target, prop) {
           if (prop === "env") return env;
           return Reflect.get(target, prop) as unknown;
         },
-      });
-      envProxies.set(env, p);
-    }
-    return p;
-  };
-  const descriptor = Object.getOwnPropertyDescriptor(globalThis, "process");
-  Object.defineProperty(globalThis, "process", {
-    configurable: true,
-    enumerable: descriptor?.enumerable ?? false,
+      }),
+  );
+  defineGlobalAccessor("process", {
     get() {
       const ctx = callStore.getStore();
       return ctx ? processFor(ctx.env) : realProcess;
@@ -106,5 +90,31 @@ export function installCallGlobals(): void {
     set() {
       // Replacing `process` is not supported; ignore like a frozen global would.
     },
+  });
+}
+
+/** `make`, called once per key (held weakly): the same key always gets the same value. */
+function memoized<K extends object, V>(make: (key: K) => V): (key: K) => V {
+  const cache = new WeakMap<K, V>();
+  return (key) => {
+    let value = cache.get(key);
+    if (!value) {
+      value = make(key);
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
+
+/** Turns the global `name` into a configurable accessor, keeping whether it was enumerable. */
+function defineGlobalAccessor(
+  name: "console" | "process",
+  accessor: Pick<PropertyDescriptor, "get" | "set">,
+): void {
+  const descriptor = Object.getOwnPropertyDescriptor(globalThis, name);
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    enumerable: descriptor?.enumerable ?? false,
+    ...accessor,
   });
 }

@@ -43,19 +43,35 @@ async function freePort(): Promise<number> {
   return p;
 }
 
-function startChild(extraArgs: string[] = []): Promise<{ proc: ChildProcess; output: () => string }> {
-  const proc = spawn(process.execPath, [...NODE_ARGS, "--no-watch", ...extraArgs], {
+/** The CLI (`--no-watch`, then `extraArgs`) in a child process, with `env` over this process's. */
+function spawnCli(env: NodeJS.ProcessEnv, extraArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...NODE_ARGS, "--no-watch", ...extraArgs], {
     cwd: ROOT,
-    env: {
-      ...process.env,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs the CLI until it exits: its exit code and what it wrote to stderr. */
+async function runCliToExit(env: NodeJS.ProcessEnv): Promise<{ code: number | null; err: string }> {
+  const proc = spawnCli(env);
+  let err = "";
+  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((r) => proc.once("exit", r));
+  return { code, err };
+}
+
+function startChild(extraArgs: string[] = []): Promise<{ proc: ChildProcess; output: () => string }> {
+  const proc = spawnCli(
+    {
       NODE_ENV: "development",
       LOCAL_CONVEX_PORT: String(port),
       LOCAL_CONVEX_SITE_PORT: String(sitePort),
       LOCAL_CONVEX_DATA_DIR: dataDir,
       CLERK_JWT_ISSUER_DOMAIN: issuer.url,
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+    extraArgs,
+  );
   let out = "";
   proc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   proc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
@@ -157,19 +173,11 @@ test("a taken port: one line and exit code 1", async () => {
   const blocker = http.createServer();
   await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
   const taken = (blocker.address() as { port: number }).port;
-  const proc = spawn(process.execPath, [...NODE_ARGS, "--no-watch"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      LOCAL_CONVEX_PORT: String(taken),
-      LOCAL_CONVEX_SITE_PORT: "0",
-      LOCAL_CONVEX_DATA_DIR: path.join(dataDir, "other"),
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { code, err } = await runCliToExit({
+    LOCAL_CONVEX_PORT: String(taken),
+    LOCAL_CONVEX_SITE_PORT: "0",
+    LOCAL_CONVEX_DATA_DIR: path.join(dataDir, "other"),
   });
-  let err = "";
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => proc.once("exit", r));
   await closeServer(blocker);
   expect(code).toBe(1);
   expect(err.trim().split("\n")).toHaveLength(1);
@@ -177,20 +185,12 @@ test("a taken port: one line and exit code 1", async () => {
 });
 
 test("refuses NODE_ENV=production", async () => {
-  const proc = spawn(process.execPath, [...NODE_ARGS, "--no-watch"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOCAL_CONVEX_PORT: "0",
-      LOCAL_CONVEX_SITE_PORT: "0",
-      LOCAL_CONVEX_DATA_DIR: path.join(dataDir, "prod"),
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { code, err } = await runCliToExit({
+    NODE_ENV: "production",
+    LOCAL_CONVEX_PORT: "0",
+    LOCAL_CONVEX_SITE_PORT: "0",
+    LOCAL_CONVEX_DATA_DIR: path.join(dataDir, "prod"),
   });
-  let err = "";
-  proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  const code = await new Promise<number | null>((r) => proc.once("exit", r));
   expect(code).toBe(1);
   expect(err).toContain("NODE_ENV=production");
 });

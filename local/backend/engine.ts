@@ -877,7 +877,39 @@ export class Runtime {
     }
   }
 
-  private async runJob(jobId: string): Promise<void> {
+  private runJob(jobId: string): Promise<void> {
+    let label = jobId;
+    return this.runInBackground(
+      () => `S(${label})`,
+      async (engine, ctx) => {
+        try {
+          const job = engine.db._documents[jobId] as ScheduledJobDoc | undefined;
+          if (!job || job.state.kind !== "pending") return;
+          label = job.name;
+          this.counters.scheduledRuns++;
+          await callStore.run(ctx, () =>
+            engine.t._localBackend!.runScheduledFunction({
+              jobId,
+              udfPath: job.name,
+              args: job.args[0] ?? {},
+            }),
+          );
+        } catch (error) {
+          console.error(`[local backend] scheduled function ${label} could not run:`, error);
+        }
+      },
+    );
+  }
+
+  /**
+   * A call the backend makes by itself (a scheduled job, a cron): skipped once the backend is
+   * closing; `body` gets the engine and a fresh call context; afterwards the engine is left,
+   * pending work flushed and the call's log lines reported under `label()`.
+   */
+  private async runInBackground(
+    label: () => string,
+    body: (engine: Engine, ctx: CallContext) => Promise<void>,
+  ): Promise<void> {
     let engine: Engine;
     try {
       engine = await this.enter();
@@ -885,21 +917,12 @@ export class Runtime {
       return;
     }
     const ctx = newCallContext(this.options.env);
-    let label = jobId;
     try {
-      const job = engine.db._documents[jobId] as ScheduledJobDoc | undefined;
-      if (!job || job.state.kind !== "pending") return;
-      label = job.name;
-      this.counters.scheduledRuns++;
-      await callStore.run(ctx, () =>
-        engine.t._localBackend!.runScheduledFunction({ jobId, udfPath: job.name, args: job.args[0] ?? {} }),
-      );
-    } catch (error) {
-      console.error(`[local backend] scheduled function ${label} could not run:`, error);
+      await body(engine, ctx);
     } finally {
       this.exit();
       this.flush();
-      if (ctx.logLines.length > 0) this.options.onFunctionLogs?.(`S(${label})`, ctx.logLines);
+      if (ctx.logLines.length > 0) this.options.onFunctionLogs?.(label(), ctx.logLines);
     }
   }
 
@@ -963,31 +986,25 @@ export class Runtime {
     this.cronTimers.add(timer);
   }
 
-  private async runCron(name: string, spec: CronSpec): Promise<void> {
-    let engine: Engine;
-    try {
-      engine = await this.enter();
-    } catch {
-      return;
-    }
-    const ctx = newCallContext(this.options.env);
-    try {
-      const fnPath = canonicalizeUdfPath(spec.name);
-      await callStore.run(ctx, async () => {
-        const acc = engine.t as unknown as {
-          fun(path: { udfPath: string; componentPath: string }, args: Value): Promise<unknown>;
-        };
-        await acc.fun({ udfPath: fnPath, componentPath: "" }, jsonToConvex(spec.args[0] ?? {}));
-      });
-    } catch (error) {
-      ctx.logLines.push(
-        `[ERROR] cron ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    } finally {
-      this.exit();
-      this.flush();
-      if (ctx.logLines.length > 0) this.options.onFunctionLogs?.(`C(${name})`, ctx.logLines);
-    }
+  private runCron(name: string, spec: CronSpec): Promise<void> {
+    return this.runInBackground(
+      () => `C(${name})`,
+      async (engine, ctx) => {
+        try {
+          const fnPath = canonicalizeUdfPath(spec.name);
+          await callStore.run(ctx, async () => {
+            const acc = engine.t as unknown as {
+              fun(path: { udfPath: string; componentPath: string }, args: Value): Promise<unknown>;
+            };
+            await acc.fun({ udfPath: fnPath, componentPath: "" }, jsonToConvex(spec.args[0] ?? {}));
+          });
+        } catch (error) {
+          ctx.logLines.push(
+            `[ERROR] cron ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+      },
+    );
   }
 
   // ----- hot reload -----

@@ -2,34 +2,33 @@
  * Reactivity: with many subscribed clients of different users, a commit re-runs only the
  * subscriptions whose read sets it touches (document ids and index ranges, not whole tables).
  */
-import fs from "node:fs";
 import type { ConvexClient } from "convex/browser";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { CommitInfo } from "./engine.ts";
-import { startBackend, type Backend } from "./server.ts";
-import { api, newClient, signIn, startIssuer, tempDir, waitForValue, type Issuer } from "./test-utils.ts";
+import {
+  api,
+  newClient,
+  signIn,
+  startIssuer,
+  startTestBackend,
+  waitForValue,
+  type Issuer,
+  type TestBackend,
+} from "./test-utils.ts";
 
 const USERS = 100;
 
 type Page = { page: { _id: string; title: string }[] };
 
 let issuer: Issuer;
-let backend: Backend;
-let dataDir: string;
+let backend: TestBackend;
 const clients: ConvexClient[] = [];
 const latestPublic: (Page | undefined)[] = [];
 const latestMine: (Page | undefined)[] = [];
 
 beforeAll(async () => {
   issuer = await startIssuer();
-  dataDir = tempDir("reactivity");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
-    env: { CLERK_JWT_ISSUER_DOMAIN: issuer.url },
-  });
+  backend = await startTestBackend("reactivity", { issuerUrl: issuer.url });
   await Promise.all(
     Array.from({ length: USERS }, async (_, i) => {
       const client = newClient(backend.url);
@@ -69,9 +68,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
+  await backend?.dispose();
   await issuer?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Runs one mutation and reports the commit it made and the query re-runs that followed. */

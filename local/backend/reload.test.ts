@@ -7,10 +7,19 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ConvexClient } from "convex/browser";
-import WebSocket from "ws";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startBackend, type Backend } from "./server.ts";
-import { api, newClient, signIn, startIssuer, tempDir, waitForValue, type Issuer } from "./test-utils.ts";
+import {
+  api,
+  newClient,
+  openSyncSocket,
+  rawSubscribe,
+  signIn,
+  startIssuer,
+  startTestBackend,
+  waitForValue,
+  type Issuer,
+  type TestBackend,
+} from "./test-utils.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -36,9 +45,8 @@ export default http;
 `;
 
 let issuer: Issuer;
-let backend: Backend;
+let backend: TestBackend;
 let convexDir: string;
-let dataDir: string;
 const clients: ConvexClient[] = [];
 
 function nextReload(): Promise<{ generation: number; ms: number }> {
@@ -73,26 +81,21 @@ beforeAll(async () => {
   convexDir = fs.mkdtempSync(path.join(base, "convex-"));
   fs.cpSync(path.join(ROOT, "convex"), convexDir, { recursive: true });
   fs.writeFileSync(path.join(convexDir, "probe.ts"), PROBE("v1"));
-  dataDir = tempDir("reload");
-  backend = await startBackend({
-    port: 0,
-    sitePort: 0,
-    dataDir,
-    reset: true,
+  backend = await startTestBackend("reload", {
+    issuerUrl: issuer.url,
     convexDir,
     watch: true,
-    env: { CLERK_JWT_ISSUER_DOMAIN: issuer.url, PROBE_VALUE: "from-options" },
+    env: { PROBE_VALUE: "from-options" },
   });
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
-  await backend?.close();
+  await backend?.dispose();
   await issuer?.close();
   fs.rmSync(convexDir, { recursive: true, force: true });
   const base = path.dirname(convexDir);
   if (fs.existsSync(base) && fs.readdirSync(base).length === 0) fs.rmdirSync(base);
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 test("console output inside a function reaches the client as log lines", async () => {
@@ -107,28 +110,11 @@ test("console output inside a function reaches the client as log lines", async (
     logLines: ["[LOG] 'hello' { version: 'v1' }", "[WARN] 'careful'"],
   });
 
-  const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/1.48.0/sync`);
-  await new Promise((r) => ws.once("open", r));
+  const ws = await openSyncSocket(backend.url);
   const message = new Promise<{ modifications: { logLines: string[] }[] }>((r) =>
     ws.once("message", (d) => r(JSON.parse(String(d)) as never)),
   );
-  ws.send(
-    JSON.stringify({
-      type: "Connect",
-      sessionId: "logs",
-      connectionCount: 0,
-      lastCloseReason: "InitialConnect",
-      clientTs: Date.now(),
-    }),
-  );
-  ws.send(
-    JSON.stringify({
-      type: "ModifyQuerySet",
-      baseVersion: 0,
-      newVersion: 1,
-      modifications: [{ type: "Add", queryId: 0, udfPath: "probe:hello", args: [{}] }],
-    }),
-  );
+  rawSubscribe(ws, "logs", "probe:hello", {});
   expect((await message).modifications[0]?.logLines).toEqual([
     "[LOG] 'hello' { version: 'v1' }",
     "[WARN] 'careful'",

@@ -25,8 +25,8 @@ import {
 const PING_INTERVAL_MS = 15_000;
 const DEDUP_LIMIT = 10_000;
 
-type MutationOutcome =
-  { success: true; result: JSONValue; ts: bigint; logLines: string[] } | { success: false };
+type CommittedMutation = { success: true; result: JSONValue; ts: bigint; logLines: string[] };
+type MutationOutcome = CommittedMutation | { success: false };
 
 /** Successful mutations by `sessionId:requestId` (failed ones are simply retried). */
 export class MutationLog {
@@ -312,45 +312,43 @@ export class SyncSession implements QuerySubscriber {
       if (previous) {
         const outcome = await previous;
         if (outcome.success) {
-          this.send({
-            type: "MutationResponse",
-            requestId,
-            success: true,
-            result: outcome.result,
-            ts: encodeTs(outcome.ts),
-            logLines: outcome.logLines,
-          });
-          this.requireTransition();
+          this.sendMutationSuccess(requestId, outcome);
           return;
         }
       }
       let settle!: (o: MutationOutcome) => void;
       if (key !== null) this.mutationLog.set(key, new Promise((r) => (settle = r)));
-      let result: FunctionResult;
-      try {
-        result = await this.runtime.run("mutation", udfPath, args[0] ?? {}, identity);
-      } catch (error) {
-        result = { ok: false, message: String(error), logLines: [], journal: null };
-      }
+      const result = await this.runFunction("mutation", udfPath, args, identity);
       this.runtime.flush();
       if (result.ok) {
         const ts = result.ts ?? this.runtime.clock.current;
-        settle?.({ success: true, result: result.value, ts, logLines: result.logLines });
-        this.send({
-          type: "MutationResponse",
-          requestId,
+        const outcome: CommittedMutation = {
           success: true,
           result: result.value,
-          ts: encodeTs(ts),
+          ts,
           logLines: result.logLines,
-        });
-        this.requireTransition();
+        };
+        settle?.(outcome);
+        this.sendMutationSuccess(requestId, outcome);
       } else {
         if (key !== null) this.mutationLog.delete(key);
         settle?.({ success: false });
         this.sendMutationFailure(requestId, result);
       }
     });
+  }
+
+  /** A MutationResponse for a mutation that committed (or a replay of one); a Transition follows. */
+  private sendMutationSuccess(requestId: number, outcome: CommittedMutation): void {
+    this.send({
+      type: "MutationResponse",
+      requestId,
+      success: true,
+      result: outcome.result,
+      ts: encodeTs(outcome.ts),
+      logLines: outcome.logLines,
+    });
+    this.requireTransition();
   }
 
   private sendMutationFailure(requestId: number, result: Extract<FunctionResult, { ok: false }>): void {
@@ -381,13 +379,7 @@ export class SyncSession implements QuerySubscriber {
       logLines: [],
       journal: null,
     };
-    if (!componentPath) {
-      try {
-        result = await this.runtime.run("action", udfPath, args[0] ?? {}, identity);
-      } catch (error) {
-        result = { ok: false, message: String(error), logLines: [], journal: null };
-      }
-    }
+    if (!componentPath) result = await this.runFunction("action", udfPath, args, identity);
     this.runtime.flush();
     if (result.ok) {
       this.send({
@@ -406,6 +398,20 @@ export class SyncSession implements QuerySubscriber {
         logLines: result.logLines,
         ...(result.errorData !== undefined ? { errorData: result.errorData } : {}),
       });
+    }
+  }
+
+  /** Runs a client's mutation or action; a throw (e.g. the backend shutting down) is a failed result. */
+  private async runFunction(
+    kind: "mutation" | "action",
+    udfPath: string,
+    args: JSONValue[],
+    identity: Identity | null,
+  ): Promise<FunctionResult> {
+    try {
+      return await this.runtime.run(kind, udfPath, args[0] ?? {}, identity);
+    } catch (error) {
+      return { ok: false, message: String(error), logLines: [], journal: null };
     }
   }
 

@@ -1,6 +1,7 @@
 /**
  * Helpers for the local backend's tests: an in-test OIDC issuer (discovery + JWKS, RS256 keys
- * minted here), a stub of Clerk's Backend API, temp dirs and real Convex clients.
+ * minted here), a stub of Clerk's Backend API, temp dirs, a backend on ephemeral ports, real Convex
+ * clients and raw sync-protocol sockets.
  */
 import fs from "node:fs";
 import http from "node:http";
@@ -11,6 +12,7 @@ import { ConvexClient } from "convex/browser";
 import { makeFunctionReference, type FunctionReference } from "convex/server";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import WebSocket from "ws";
+import { startBackend, type Backend, type BackendOptions } from "./server.ts";
 
 export type Issuer = {
   url: string;
@@ -140,6 +142,89 @@ export async function startClerkStub(): Promise<ClerkStub> {
 /** A temp dir removed at the end of the test run (caller removes it). */
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `gatehouse-${prefix}-`));
+}
+
+export type TestBackend = Backend & {
+  /** Closes the backend and removes its temp data dir. */
+  dispose(): Promise<void>;
+};
+
+/**
+ * A fresh backend (reset, ephemeral ports) on a temp data dir named after `prefix`, trusting
+ * tokens from `issuerUrl`; `env` adds to the deployment environment.
+ */
+export async function startTestBackend(
+  prefix: string,
+  {
+    issuerUrl,
+    env = {},
+    ...options
+  }: { issuerUrl: string } & Omit<BackendOptions, "port" | "sitePort" | "dataDir" | "reset">,
+): Promise<TestBackend> {
+  const dataDir = tempDir(prefix);
+  const removeDataDir = () => fs.rmSync(dataDir, { recursive: true, force: true });
+  let backend: Backend;
+  try {
+    backend = await startBackend({
+      port: 0,
+      sitePort: 0,
+      dataDir,
+      reset: true,
+      ...options,
+      env: { CLERK_JWT_ISSUER_DOMAIN: issuerUrl, ...env },
+    });
+  } catch (error) {
+    removeDataDir();
+    throw error;
+  }
+  return {
+    ...backend,
+    async dispose() {
+      await backend.close();
+      removeDataDir();
+    },
+  };
+}
+
+/** A WebSocket to the backend's sync endpoint (`path` on the client URL), once it is open. */
+export async function openSyncSocket(backendUrl: string, path = "/api/1.48.0/sync"): Promise<WebSocket> {
+  const ws = new WebSocket(`${backendUrl.replace("http", "ws")}${path}`);
+  await new Promise((r) => ws.once("open", r));
+  return ws;
+}
+
+/** Starts a sync session on a raw socket: Connect, then Authenticate when a token is given. */
+export function rawConnect(ws: WebSocket, sessionId: string, token?: string): void {
+  ws.send(
+    JSON.stringify({
+      type: "Connect",
+      sessionId,
+      connectionCount: 0,
+      lastCloseReason: "InitialConnect",
+      clientTs: Date.now(),
+    }),
+  );
+  if (token !== undefined)
+    ws.send(JSON.stringify({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 }));
+}
+
+/** `rawConnect`, then the first ModifyQuerySet: query 0 subscribed to `udfPath(args)`. */
+export function rawSubscribe(
+  ws: WebSocket,
+  sessionId: string,
+  udfPath: string,
+  args: Record<string, unknown>,
+  token?: string,
+): void {
+  rawConnect(ws, sessionId, token);
+  ws.send(
+    JSON.stringify({
+      type: "ModifyQuerySet",
+      baseVersion: 0,
+      newVersion: 1,
+      modifications: [{ type: "Add", queryId: 0, udfPath, args: [args] }],
+    }),
+  );
 }
 
 export function newClient(
