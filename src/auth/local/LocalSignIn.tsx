@@ -1,27 +1,24 @@
-import { useState, type FormEvent } from "react";
+import type { FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { idp, IdpError } from "./idpClient";
 import { useStartLocalSession } from "./session";
 import { FormError, SubmitButton } from "../../components/FormError";
+import { useServerCall } from "../../lib/useServerCall";
 
 const SEEDED = ["admin@gatehouse.test", "pro@gatehouse.test", "free@gatehouse.test"];
 
+const describeIdpError = (e: unknown) =>
+  e instanceof IdpError && e.status === 401 ? "Wrong email or password." : (e as Error).message;
+
+/** A form submit that calls the identity provider with the form's fields. */
 function useSubmit(action: (form: FormData) => Promise<void>) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
+  const { run, error, pending } = useServerCall(describeIdpError);
+  const onSubmit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await action(new FormData(event.currentTarget));
-    } catch (e) {
-      setError(e instanceof IdpError && e.status === 401 ? "Wrong email or password." : (e as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    const form = new FormData(event.currentTarget);
+    void run(() => action(form));
   };
-  return { error, busy, onSubmit };
+  return { error, busy: pending, onSubmit };
 }
 
 export function LocalSignIn() {

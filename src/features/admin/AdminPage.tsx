@@ -2,7 +2,7 @@ import { useAction, usePaginatedQuery } from "convex/react";
 import { api } from "../../../convex/_generated/api";
 import { canSetRole, type Plan, type Role } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
-import { useServerCall } from "../posts/useAction";
+import { useServerCall } from "../../lib/useServerCall";
 import { FormError } from "../../components/FormError";
 
 /** Admins manage roles and plans; changes go to Clerk and come back through its webhook. */

@@ -2,7 +2,7 @@ import { useMutation } from "convex/react";
 import { useState, type FormEvent } from "react";
 import { api } from "../../../convex/_generated/api";
 import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
-import { useServerCall } from "./useAction";
+import { useServerCall } from "../../lib/useServerCall";
 import { FormError, SubmitButton } from "../../components/FormError";
 
 export function NewPostForm() {

@@ -5,7 +5,7 @@ import type { Doc } from "../../../convex/_generated/dataModel";
 import { hasPro } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { useViewer } from "../../auth/useViewer";
-import { useServerCall } from "./useAction";
+import { useServerCall } from "../../lib/useServerCall";
 import { FormError } from "../../components/FormError";
 
 type Viewer = Pick<Doc<"users">, "role" | "plan">;
