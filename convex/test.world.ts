@@ -26,7 +26,17 @@ export function newTest() {
 /** A deployment as one caller sees it (the root, or `withIdentity`). */
 export type TestConvex = TestConvexForDataModel<DataModel>;
 
-export type TokenClaims = { role?: Role; plan?: Plan; iatMs?: number; email?: string; name?: string };
+export type TokenClaims = {
+  role?: Role;
+  plan?: Plan;
+  /** The `user_updated_at` claim: Clerk's updated_at of the user when the token was minted. */
+  userUpdatedAt?: number;
+  /** `iat` in ms (Convex's OIDC identities do not carry it; kept for the fallback path). */
+  iatMs?: number;
+  email?: string;
+  name?: string;
+  extra?: Record<string, unknown>;
+};
 
 /** A verified identity as Convex hands it to functions for a Clerk session token. */
 export function identityFor(clerkId: string, claims: TokenClaims = {}): Partial<UserIdentity> {
@@ -37,7 +47,9 @@ export function identityFor(clerkId: string, claims: TokenClaims = {}): Partial<
     email: claims.email ?? `${clerkId}@gatehouse.test`,
     name: claims.name ?? clerkId,
     metadata: { role: claims.role ?? "user", plan: claims.plan ?? "free_user" },
+    ...(claims.userUpdatedAt === undefined ? {} : { user_updated_at: claims.userUpdatedAt }),
     ...(claims.iatMs === undefined ? {} : { iat: Math.floor(claims.iatMs / 1000) }),
+    ...claims.extra,
   };
 }
 
@@ -48,8 +60,8 @@ type Actor = {
 };
 
 /**
- * The actors of the authorization matrix. Rows were synced two minutes ago; tokens are
- * a minute old, except the revoked admin's, whose token predates the demotion webhook.
+ * The actors of the authorization matrix. Each token states the user as of the last change
+ * its row holds, except the revoked admin's, minted before the demotion its row already holds.
  */
 export function actors(now = Date.now()) {
   const rowAt = now - 120_000;
@@ -57,7 +69,7 @@ export function actors(now = Date.now()) {
   const a = (clerkId: string, role: Role, plan: Plan, extra: Partial<Actor> = {}): Actor => ({
     clerkId,
     row: { role, plan, updatedAt: rowAt },
-    token: { role, plan, iatMs: tokenAt },
+    token: { role, plan, userUpdatedAt: rowAt },
     ...extra,
   });
   return {
@@ -73,7 +85,7 @@ export function actors(now = Date.now()) {
       clerkId: "user_revoked",
       // Demoted (admin → user, pro → free_user) by a webhook that landed after the token was minted.
       row: { role: "user", plan: "free_user", updatedAt: tokenAt + 30_000 },
-      token: { role: "admin", plan: "pro", iatMs: tokenAt },
+      token: { role: "admin", plan: "pro", userUpdatedAt: tokenAt },
     } as Actor,
   };
 }

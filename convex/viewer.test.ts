@@ -11,23 +11,41 @@ const page = { paginationOpts: { numItems: 10, cursor: null } };
 describe("freshest trusted source (pure rule)", () => {
   const row = (role: "user" | "admin", clerkUpdatedAt: number, synced = true) =>
     ({ role, plan: "free_user", clerkUpdatedAt, synced }) as Doc<"users">;
-  const token = (role: "user" | "admin", iatMs?: number) =>
-    tokenClaims(identityFor("u", { role, iatMs }) as never);
+  const token = (role: "user" | "admin", claims: { userUpdatedAt?: number; iatMs?: number } = {}) =>
+    tokenClaims(identityFor("u", { role, ...claims }) as never);
 
   test("a synced row newer than the token wins (revocation is immediate)", () => {
-    expect(effectivePrivileges(token("admin", 1_000_000), row("user", 1_000_500)).role).toBe("user");
+    expect(effectivePrivileges(token("admin", { userUpdatedAt: 1000 }), row("user", 1500)).role).toBe("user");
   });
-  test("a token newer than the row wins (a promotion before its webhook lands)", () => {
-    expect(effectivePrivileges(token("admin", 2_000_000), row("user", 1_000_000)).role).toBe("admin");
+  test("a token newer than the row wins (a promotion, or a demotion whose webhook is late or lost)", () => {
+    expect(effectivePrivileges(token("admin", { userUpdatedAt: 2000 }), row("user", 1000)).role).toBe(
+      "admin",
+    );
+    expect(effectivePrivileges(token("user", { userUpdatedAt: 2000 }), row("admin", 1000)).role).toBe("user");
   });
-  test("without iat (Convex's OIDC identities drop it) the synced row is the authority", () => {
+  test("on a tie the row wins (the same Clerk state)", () => {
+    expect(effectivePrivileges(token("admin", { userUpdatedAt: 1000 }), row("user", 1000)).role).toBe("user");
+  });
+  test("iat stands in when the freshness claim is missing", () => {
+    expect(effectivePrivileges(token("admin", { iatMs: 2_000_000 }), row("user", 1_000_000)).role).toBe(
+      "admin",
+    );
+    expect(effectivePrivileges(token("admin", { iatMs: 1_000_000 }), row("user", 2_000_000)).role).toBe(
+      "user",
+    );
+  });
+  test("with no way to order them, the lesser of token and row", () => {
     expect(effectivePrivileges(token("admin"), row("user", 1)).role).toBe("user");
+    expect(effectivePrivileges(token("user"), row("admin", 1)).role).toBe("user");
+    expect(effectivePrivileges(token("admin"), row("admin", 1)).role).toBe("admin");
   });
   test("a provisional row never outranks the token", () => {
-    expect(effectivePrivileges(token("user", 5_000), row("admin", 10_000, false)).role).toBe("user");
+    expect(effectivePrivileges(token("user", { userUpdatedAt: 5 }), row("admin", 10, false)).role).toBe(
+      "user",
+    );
   });
   test("no row: the token's claims, and missing claims mean least privilege", () => {
-    expect(effectivePrivileges(token("admin", 1), null).role).toBe("admin");
+    expect(effectivePrivileges(token("admin", { userUpdatedAt: 1 }), null).role).toBe("admin");
     const bare = tokenClaims({ issuer: "i", subject: "s", tokenIdentifier: "i|s" });
     expect(effectivePrivileges(bare, null)).toEqual({ role: "user", plan: "free_user" });
   });
@@ -40,6 +58,37 @@ describe("freshest trusted source (pure rule)", () => {
       "metadata.plan": "pro",
     });
     expect(claims).toMatchObject({ role: "admin", plan: "pro" });
+  });
+  test("unsafe metadata claims are never read", () => {
+    const identity = identityFor("u", {
+      extra: {
+        unsafe_metadata: { role: "admin", plan: "pro" },
+        unsafeMetadata: { role: "admin" },
+        metadata: {},
+      },
+    });
+    expect(tokenClaims(identity as never)).toMatchObject({ role: "user", plan: "free_user" });
+  });
+});
+
+describe("freshest source, end to end", () => {
+  beforeEach(() => vi.stubEnv("CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET));
+  afterEach(() => vi.unstubAllEnvs());
+
+  test("a promotion applies from the newer token before its webhook lands, and the webhook keeps it", async () => {
+    const t = newTest();
+    await deliver(t, userEvent("user.created", "user_up", { updatedAt: 1000 }));
+    const asNewToken = t.withIdentity(identityFor("user_up", { role: "admin", userUpdatedAt: 2000 }));
+    expect((await asNewToken.query(api.admin.listUsers, page)).page).toHaveLength(1);
+    const asOldToken = t.withIdentity(identityFor("user_up", { role: "user", userUpdatedAt: 1000 }));
+    await expect(asOldToken.query(api.admin.listUsers, page)).rejects.toMatchObject({
+      data: { code: "FORBIDDEN" },
+    });
+    await deliver(
+      t,
+      userEvent("user.updated", "user_up", { updatedAt: 2000, publicMetadata: { role: "admin" } }),
+    );
+    expect((await asOldToken.query(api.admin.listUsers, page)).page).toHaveLength(1);
   });
 });
 

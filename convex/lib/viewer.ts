@@ -16,35 +16,52 @@ export type Viewer = {
   userId: Id<"users"> | null;
 };
 
-type TokenClaims = Privileges & { issuedAtMs: number | undefined };
+type TokenClaims = Privileges & { asOfMs: number | undefined };
 
 /**
- * Role and plan as the session token states them (Clerk public metadata via the
- * `metadata` claim). OIDC identities keep the claim as an object; customJwt identities
- * flatten it to `metadata.role`. Unsafe metadata is never read.
+ * Role and plan as the session token states them (Clerk public metadata via the `metadata`
+ * claim), and the Clerk time those claims are as of. OIDC identities keep `metadata` as an
+ * object; customJwt identities flatten it to `metadata.role`. Unsafe metadata is never read.
+ *
+ * Freshness: Convex does not expose `iat` to functions, so the session token carries the
+ * user's `updated_at` (`"user_updated_at": "{{user.updated_at}}"`), on the same clock as the
+ * webhook's `data.updated_at` stored in `users.clerkUpdatedAt`. `iat` is used when an identity
+ * has it and the claim is missing.
  */
 export function tokenClaims(identity: UserIdentity): TokenClaims {
   const metadata = identity["metadata"];
   const nested = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>) : {};
+  const userUpdatedAt = identity["user_updated_at"];
   const iat = identity["iat"];
   return {
     role: parseRole(nested["role"] ?? identity["metadata.role"]),
     plan: parsePlan(nested["plan"] ?? identity["metadata.plan"]),
-    issuedAtMs: typeof iat === "number" ? iat * 1000 : undefined,
+    asOfMs:
+      typeof userUpdatedAt === "number" ? userUpdatedAt : typeof iat === "number" ? iat * 1000 : undefined,
+  };
+}
+
+/** Least privilege of two sources: admin only if both say admin, pro only if both say pro. */
+function lesser(a: Privileges, b: Privileges): Privileges {
+  return {
+    role: a.role === "admin" && b.role === "admin" ? "admin" : "user",
+    plan: a.plan === "pro" && b.plan === "pro" ? "pro" : "free_user",
   };
 }
 
 /**
  * The freshest trusted source wins. A synced row (written only from verified webhooks)
- * holds Clerk's state as of `clerkUpdatedAt`; a token holds it as of `iat`. When the token
- * does not expose `iat` (Convex's OIDC path consumes it) the synced row is the authority.
- * A provisional row never outranks the token: it was copied from a token in the first place.
+ * holds Clerk's state as of `clerkUpdatedAt`; a token holds it as of `asOfMs`. The row wins
+ * ties. When the token's freshness is unknown, neither can be trusted to be newer, so the
+ * caller gets the lesser of the two: a lost demotion webhook can then never keep a privilege
+ * alive. A provisional row never outranks the token: it was copied from a token.
  */
 export function effectivePrivileges(claims: TokenClaims, row: Doc<"users"> | null): Privileges {
-  if (row?.synced && (claims.issuedAtMs === undefined || row.clerkUpdatedAt >= claims.issuedAtMs)) {
-    return { role: row.role, plan: row.plan };
-  }
-  return { role: claims.role, plan: claims.plan };
+  const token = { role: claims.role, plan: claims.plan };
+  if (!row?.synced) return token;
+  const synced = { role: row.role, plan: row.plan };
+  if (claims.asOfMs === undefined) return lesser(synced, token);
+  return row.clerkUpdatedAt >= claims.asOfMs ? synced : token;
 }
 
 export function userByClerkId(ctx: QueryCtx, clerkId: string) {

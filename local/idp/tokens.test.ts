@@ -138,7 +138,13 @@ describe("session token claims", () => {
       name: "Clara Claims",
       email: "claims@example.test",
       metadata: { role: "user", plan: "free_user" },
+      user_updated_at: expect.any(Number),
     });
+    // The freshness claim is the user's own updated_at, the value webhooks carry as data.updated_at.
+    const user = (await (
+      await fetch(`${idp.url}/v1/users/${userId}`, { headers: { Authorization: `Bearer ${idp.secretKey}` } })
+    ).json()) as { updated_at: number };
+    expect(payload["user_updated_at"]).toBe(user.updated_at);
     const { kid } = decodeProtectedHeader(token);
     const { keys } = (await (await fetch(`${idp.url}/.well-known/jwks.json`)).json()) as {
       keys: Array<{ kid: string }>;

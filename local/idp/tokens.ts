@@ -20,8 +20,9 @@ export interface TokenInput {
 
 /**
  * A session token shaped like the one Clerk issues with the Convex integration enabled and the
- * session token customized with `{"metadata": "{{user.public_metadata}}"}` (role and plan only),
- * plus `name` and `email`. Convex requires `iss`, `sub`, `aud`, `iat`, `exp`; `aud` is a single
+ * session token customized with `{"metadata": "{{user.public_metadata}}", "user_updated_at":
+ * "{{user.updated_at}}"}` (role and plan only; the user's `updated_at`, which tells Convex how fresh
+ * these claims are, since Convex does not expose `iat` to functions), plus `name` and `email`. Convex requires `iss`, `sub`, `aud`, `iat`, `exp`; `aud` is a single
  * string because Convex rejects multi-audience tokens.
  */
 export function mintSessionToken(input: TokenInput): Promise<string> {
@@ -33,6 +34,7 @@ export function mintSessionToken(input: TokenInput): Promise<string> {
     name: displayName(user),
     email: primaryEmail(user),
     metadata: tokenMetadata(user.public_metadata),
+    user_updated_at: user.updated_at,
   })
     .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })
     .setIssuer(issuer)
