@@ -4,6 +4,7 @@
  * Called only from the webhook http action after signature verification.
  */
 import { v } from "convex/values";
+import { internal } from "./_generated/api";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { profileFrom, userJson } from "./lib/clerkEvents";
 import { parsePlan, parseRole } from "./lib/permissions";
@@ -73,7 +74,15 @@ async function tombstone(ctx: MutationCtx, clerkId: string): Promise<WebhookOutc
   if (row?.deletedAt !== undefined) return "stale";
   const deletedAt = Date.now();
   if (row) {
-    await ctx.db.patch("users", row._id, { deletedAt, role: "user", plan: "free_user" });
+    // Keep only what the tombstone needs: the id (so nothing revives it) and when it died.
+    await ctx.db.patch("users", row._id, {
+      deletedAt,
+      email: "",
+      name: "",
+      imageUrl: "",
+      role: "user",
+      plan: "free_user",
+    });
   } else {
     await ctx.db.insert("users", {
       clerkId,
@@ -88,11 +97,17 @@ async function tombstone(ctx: MutationCtx, clerkId: string): Promise<WebhookOutc
     });
   }
   await deletePostsByAuthor(ctx, clerkId);
+  const bucket = await ctx.db
+    .query("rateLimits")
+    .withIndex("by_key", (q) => q.eq("key", clerkId))
+    .unique();
+  if (bucket) await ctx.db.delete("rateLimits", bucket._id);
   return "deleted";
 }
 
 /** svix retries for about 28 hours; keep dedupe records a week, then let them go. */
 export const WEBHOOK_DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+const PURGE_BATCH = 500;
 
 export const purgeOldWebhookEvents = internalMutation({
   args: {},
@@ -102,8 +117,11 @@ export const purgeOldWebhookEvents = internalMutation({
     const old = await ctx.db
       .query("webhookEvents")
       .withIndex("by_receivedAt", (q) => q.lt("receivedAt", cutoff))
-      .take(500);
+      .take(PURGE_BATCH);
     for (const event of old) await ctx.db.delete("webhookEvents", event._id);
+    // A full batch means more may be due: continue in a fresh transaction.
+    if (old.length === PURGE_BATCH)
+      await ctx.scheduler.runAfter(0, internal.clerkWebhooks.purgeOldWebhookEvents, {});
     return old.length;
   },
 });

@@ -23,8 +23,9 @@ const clerkUsersWebhook = httpAction(async (ctx, request) => {
   }
   const declaredLength = Number(request.headers.get("content-length") ?? 0);
   if (declaredLength > MAX_WEBHOOK_BYTES) return json(413, { error: "payload too large" });
-  const body = await request.text();
-  if (body.length > MAX_WEBHOOK_BYTES) return json(413, { error: "payload too large" });
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength > MAX_WEBHOOK_BYTES) return json(413, { error: "payload too large" });
+  const body = new TextDecoder().decode(bytes);
 
   const svixHeaders = {
     "svix-id": request.headers.get("svix-id") ?? "",
@@ -46,8 +47,9 @@ const clerkUsersWebhook = httpAction(async (ctx, request) => {
   try {
     // Verifies the raw bytes (never re-serialized JSON), the timestamp window and the signature.
     payload = verifier.verify(body, svixHeaders);
-  } catch {
-    return json(400, { error: "invalid signature" });
+  } catch (error) {
+    // svix parses the body after a good signature: a SyntaxError means signed, but not JSON.
+    return json(400, { error: error instanceof SyntaxError ? "malformed event" : "invalid signature" });
   }
 
   const svixId = svixHeaders["svix-id"];

@@ -6,9 +6,16 @@ import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { fail } from "./lib/errors";
 import { authedMutation, authedQuery, planMutation } from "./lib/functions";
-import { canCreatePost, canEditPost, canReadPost, canRemovePost, FREE_POST_QUOTA } from "./lib/permissions";
+import {
+  canCreatePost,
+  canEditPost,
+  canReadPost,
+  canRemovePost,
+  FREE_POST_QUOTA,
+  planIncludes,
+} from "./lib/permissions";
 import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
-import type { Viewer } from "./lib/viewer";
+import { userByClerkId, type Viewer } from "./lib/viewer";
 
 /** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
@@ -59,7 +66,7 @@ export const create = authedMutation({
     }
     return await ctx.db.insert("posts", {
       authorId: viewer.clerkId,
-      title: input.title.trim(),
+      title: input.title,
       body: input.body,
       visibility: args.visibility ?? "private",
       updatedAt: Date.now(),
@@ -79,9 +86,15 @@ export const update = authedMutation({
     const post = await ownPostForWrite(ctx, ctx.viewer, id);
     const input = parseInput(postInput, { title: changes.title, body: changes.body });
     const patch: Partial<Doc<"posts">> = { updatedAt: Date.now() };
-    if (input.title !== undefined) patch.title = input.title.trim();
+    if (input.title !== undefined) patch.title = input.title;
     if (input.body !== undefined) patch.body = input.body;
-    if (changes.visibility !== undefined) patch.visibility = changes.visibility;
+    if (changes.visibility !== undefined) {
+      // Choosing a visibility now supersedes a scheduled publish: a post made private stays private.
+      patch.visibility = changes.visibility;
+      if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
+      patch.publishAt = undefined;
+      patch.publishJobId = undefined;
+    }
     await ctx.db.patch("posts", post._id, patch);
     return null;
   },
@@ -153,15 +166,21 @@ export const schedulePublish = planMutation("pro")({
   },
 });
 
-/** Runs on the Convex scheduler at `publishAt`; a rescheduled or deleted post is left alone. */
+/**
+ * Runs on the Convex scheduler at `publishAt`. A rescheduled or deleted post is left alone, and
+ * the author's authority is checked again now, not trusted from scheduling time: a deleted
+ * author or one no longer on the pro plan publishes nothing.
+ */
 export const publishDue = internalMutation({
   args: { id: v.id("posts"), publishAt: v.number() },
   returns: v.null(),
   handler: async (ctx, { id, publishAt }) => {
     const post = await ctx.db.get("posts", id);
     if (post === null || post.publishAt !== publishAt) return null;
+    const author = await userByClerkId(ctx, post.authorId);
+    const allowed = author !== null && author.deletedAt === undefined && planIncludes(author.plan, "pro");
     await ctx.db.patch("posts", id, {
-      visibility: "public",
+      ...(allowed ? { visibility: "public" as const } : {}),
       publishAt: undefined,
       publishJobId: undefined,
       updatedAt: Date.now(),

@@ -17,7 +17,9 @@ export default defineSchema({
     synced: v.boolean(),
     /** Tombstone: set by user.deleted; a tombstoned row is never revived. */
     deletedAt: v.optional(v.number()),
-  }).index("by_clerkId", ["clerkId"]),
+  })
+    .index("by_clerkId", ["clerkId"])
+    .index("by_role", ["role"]),
 
   posts: defineTable({
     authorId: v.string(),

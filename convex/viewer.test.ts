@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { effectivePrivileges, tokenClaims } from "./lib/viewer";
 import { deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
-import { fakeClerkApi, identityFor, newTest, seedWorld } from "./test.world";
+import { fakeClerkApi, identityFor, newTest, seedWorld, snapshot } from "./test.world";
 import type { Doc } from "./_generated/dataModel";
 
 const page = { paginationOpts: { numItems: 10, cursor: null } };
@@ -174,32 +174,67 @@ describe("admin actions", () => {
     vi.unstubAllEnvs();
   });
 
-  test("an admin cannot remove their own admin role (last-admin lock-out)", async () => {
+  test("an admin cannot remove their own admin role; the refusal changes nothing", async () => {
     const w = await seedWorld();
+    const before = await snapshot(w.t);
     await expect(
       w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "user" }),
     ).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
     expect(clerk.calls).toEqual([]);
+    expect(await snapshot(w.t)).toEqual(before);
     await w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "admin" });
   });
 
-  test("an admin can demote another admin and promote a user", async () => {
+  test("no demotion may leave the deployment without an admin", async () => {
+    const w = await seedWorld();
+    // A user whose newer token already says admin (the promotion's webhook has not landed):
+    // admin by the freshest-source rule, but the only admin row is user_admin's.
+    const promoted = w.t.withIdentity(
+      identityFor(w.clerkIds.pro, { role: "admin", plan: "pro", userUpdatedAt: Date.now() }),
+    );
+    const before = await snapshot(w.t);
+    await expect(
+      promoted.action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "user" }),
+    ).rejects.toMatchObject({
+      data: { code: "FORBIDDEN", message: "The last admin cannot be demoted" },
+    });
+    expect(await snapshot(w.t)).toEqual(before);
+    // Once a second admin row exists, one admin may demote the other.
+    await w.t.run(async (ctx) => {
+      const row = await ctx.db
+        .query("users")
+        .withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.pro))
+        .unique();
+      await ctx.db.patch("users", row!._id, { role: "admin" });
+    });
+    await promoted.action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "user" });
+    expect(clerk.calls.map((c) => c.body)).toEqual([{ public_metadata: { role: "user" } }]);
+  });
+
+  test("an admin can promote a user", async () => {
     const w = await seedWorld();
     await w.as("admin").action(api.admin.setRole, { clerkId: w.clerkIds.free, role: "admin" });
     expect(clerk.calls.map((c) => c.body)).toEqual([{ public_metadata: { role: "admin" } }]);
   });
 
-  test("unknown or deleted targets are NOT_FOUND and Clerk is not called", async () => {
-    const w = await seedWorld();
-    for (const clerkId of ["user_nobody", w.clerkIds.deleted]) {
-      await expect(w.as("admin").action(api.admin.setPlan, { clerkId, plan: "pro" })).rejects.toMatchObject({
-        data: { code: "NOT_FOUND" },
-      });
-    }
-    expect(clerk.calls).toEqual([]);
-  });
+  test.each(["setRole", "setPlan"] as const)(
+    "%s: unknown or deleted targets are NOT_FOUND, Clerk is not called, nothing changes",
+    async (fn) => {
+      const w = await seedWorld();
+      const before = await snapshot(w.t);
+      for (const clerkId of ["user_nobody", w.clerkIds.deleted]) {
+        const call =
+          fn === "setRole"
+            ? w.as("admin").action(api.admin.setRole, { clerkId, role: "admin" })
+            : w.as("admin").action(api.admin.setPlan, { clerkId, plan: "pro" });
+        await expect(call).rejects.toMatchObject({ data: { code: "NOT_FOUND" } });
+      }
+      expect(clerk.calls).toEqual([]);
+      expect(await snapshot(w.t)).toEqual(before);
+    },
+  );
 
-  test("Clerk's 404 is NOT_FOUND; Clerk unreachable or unconfigured is UPSTREAM_ERROR; no audit entry", async () => {
+  test("Clerk's 404 is NOT_FOUND; Clerk unreachable or unconfigured is UPSTREAM_ERROR; nothing changes", async () => {
     const w = await seedWorld();
     await w.t.run((ctx) =>
       ctx.db.insert("users", {
@@ -213,6 +248,7 @@ describe("admin actions", () => {
         synced: true,
       }),
     );
+    const before = await snapshot(w.t);
     await expect(
       w.as("admin").action(api.admin.setPlan, { clerkId: "user_missing_in_clerk", plan: "pro" }),
     ).rejects.toMatchObject({ data: { code: "NOT_FOUND" } });
@@ -233,7 +269,7 @@ describe("admin actions", () => {
     ).rejects.toMatchObject({
       data: { code: "UPSTREAM_ERROR" },
     });
-    expect((await w.as("admin").query(api.admin.auditLog, page)).page).toEqual([]);
+    expect(await snapshot(w.t)).toEqual(before);
   });
 
   test("admin writes are rate limited too", async () => {

@@ -67,11 +67,13 @@ export const planMutation = (required: Plan) =>
 
 /**
  * Admin actions cannot read the database, so authorization (freshest source, tombstone,
- * admin role, rate limit) runs in one internal mutation before the handler.
+ * admin role, a write token available) runs in one internal query before the handler. It
+ * writes nothing: the write token is charged when the change is recorded, so a refused or
+ * failed action leaves no trace.
  */
 export const adminAction = customAction(
   action,
   customCtx(async (ctx): Promise<{ viewer: Viewer }> => ({
-    viewer: await ctx.runMutation(internal.admin.authorizeAdminWrite, {}),
+    viewer: await ctx.runQuery(internal.admin.authorizeAdmin, {}),
   })),
 );

@@ -53,9 +53,12 @@ export function pageOf<T extends Parameters<typeof v.array>[0]>(item: T) {
 
 // Rules beyond Convex's type validators. Convex rejects wrong types and extra fields;
 // these reject values of the right type that the product does not accept.
+/** Zero-width and other invisible format characters do not make a title non-blank. */
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/gu;
 const title = z
   .string()
-  .refine((s) => s.trim().length > 0, "Title must not be blank")
+  .transform((s) => s.replace(INVISIBLE, "").trim())
+  .refine((s) => s.length > 0, "Title must not be blank")
   .refine((s) => [...s].length <= TITLE_MAX, `Title must be at most ${TITLE_MAX} characters`);
 const body = z
   .string()
@@ -64,7 +67,7 @@ const body = z
 export const postInput = z.object({ title: title.optional(), body: body.optional() });
 
 /** Parses with zod and turns failures into INVALID_INPUT with the issues as details. */
-export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
+export function parseInput<T>(schema: z.ZodType<T, unknown>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issues = result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));

@@ -173,9 +173,9 @@ describe("functions over the sync protocol (ConvexClient)", () => {
   test("internal functions are not callable by clients", async () => {
     const client = await userClient("user_internal");
     const viaWs = await client
-      .mutation(api.internal.recordAudit, { action: "x", actor: "y" })
+      .mutation(api.internal.recordChange, { action: "x", actor: "y" })
       .catch((e: unknown) => e);
-    expect(String(viaWs)).toContain("Could not find public function for 'admin:recordAudit'");
+    expect(String(viaWs)).toContain("Could not find public function for 'admin:recordChange'");
     const viaQuery = await client
       .query(api.internal.requireLiveUser, { clerkId: "x" })
       .catch((e: unknown) => e);

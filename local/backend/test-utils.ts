@@ -315,7 +315,7 @@ export const api = {
   },
   /** Internal functions: a client must not be able to call these. */
   internal: {
-    recordAudit: ref<"mutation">("admin:recordAudit"),
+    recordChange: ref<"mutation">("admin:recordChange"),
     requireLiveUser: ref<"query">("admin:requireLiveUser"),
     publishDue: ref<"mutation">("posts:publishDue"),
   },
