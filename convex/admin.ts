@@ -9,6 +9,7 @@ import { canSetRole } from "./lib/permissions";
 import { assertWriteTokenAvailable, consumeWriteToken } from "./lib/rateLimit";
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
+import { paginateChecked } from "./lib/pagination";
 
 const auditDetails = v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null())));
 
@@ -16,7 +17,9 @@ export const listUsers = adminQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: pageOf(adminUserValidator),
   handler: async (ctx, { paginationOpts }) => {
-    const result = await ctx.db.query("users").order("desc").paginate(paginationOpts);
+    const result = await paginateChecked(paginationOpts, (opts) =>
+      ctx.db.query("users").order("desc").paginate(opts),
+    );
     return {
       ...result,
       page: result.page.map((u) => ({
@@ -46,7 +49,7 @@ export const auditLog = adminQuery({
     }),
   ),
   handler: async (ctx, { paginationOpts }) =>
-    await ctx.db.query("auditLog").order("desc").paginate(paginationOpts),
+    await paginateChecked(paginationOpts, (opts) => ctx.db.query("auditLog").order("desc").paginate(opts)),
 });
 
 export const setRole = adminAction({

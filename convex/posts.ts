@@ -16,6 +16,7 @@ import {
 } from "./lib/permissions";
 import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
 import { userByClerkId, type Viewer } from "./lib/viewer";
+import { paginateChecked } from "./lib/pagination";
 
 /** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
@@ -122,11 +123,13 @@ export const listMine = authedQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: pageOf(postValidator),
   handler: async (ctx, { paginationOpts }) => {
-    const result = await ctx.db
-      .query("posts")
-      .withIndex("by_author", (q) => q.eq("authorId", ctx.viewer.clerkId))
-      .order("desc")
-      .paginate(paginationOpts);
+    const result = await paginateChecked(paginationOpts, (opts) =>
+      ctx.db
+        .query("posts")
+        .withIndex("by_author", (q) => q.eq("authorId", ctx.viewer.clerkId))
+        .order("desc")
+        .paginate(opts),
+    );
     return { ...result, page: result.page.map(toPostView) };
   },
 });
@@ -135,11 +138,13 @@ export const listPublic = authedQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: pageOf(postValidator),
   handler: async (ctx, { paginationOpts }) => {
-    const result = await ctx.db
-      .query("posts")
-      .withIndex("by_visibility", (q) => q.eq("visibility", "public"))
-      .order("desc")
-      .paginate(paginationOpts);
+    const result = await paginateChecked(paginationOpts, (opts) =>
+      ctx.db
+        .query("posts")
+        .withIndex("by_visibility", (q) => q.eq("visibility", "public"))
+        .order("desc")
+        .paginate(opts),
+    );
     return { ...result, page: result.page.map(toPostView) };
   },
 });

@@ -223,3 +223,24 @@ test("insights count per UTC day of creation, and words of post bodies", async (
     ],
   });
 });
+
+describe("pagination arguments", () => {
+  test.each([0, -1, 1.5, 101])("numItems %s is INVALID_INPUT", async (numItems) => {
+    const w = await seedWorld();
+    for (const call of [
+      () => w.as("owner").query(api.posts.listMine, { paginationOpts: { numItems, cursor: null } }),
+      () => w.as("owner").query(api.posts.listPublic, { paginationOpts: { numItems, cursor: null } }),
+      () => w.as("admin").query(api.admin.listUsers, { paginationOpts: { numItems, cursor: null } }),
+      () => w.as("admin").query(api.admin.auditLog, { paginationOpts: { numItems, cursor: null } }),
+    ]) {
+      await expect(call()).rejects.toMatchObject({ data: { code: "INVALID_INPUT" } });
+    }
+  });
+
+  test.each(["garbage", "{}"])("a forged cursor %j is INVALID_INPUT", async (cursor) => {
+    const w = await seedWorld();
+    await expect(
+      w.as("owner").query(api.posts.listMine, { paginationOpts: { numItems: 5, cursor } }),
+    ).rejects.toMatchObject({ data: { code: "INVALID_INPUT" } });
+  });
+});
