@@ -17,6 +17,7 @@ import {
 import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
 import { userByClerkId, type Viewer } from "./lib/viewer";
 import { paginateChecked } from "./lib/pagination";
+import { deleteStatsBatch, recordPostChange } from "./lib/postStats";
 
 /** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
@@ -65,13 +66,15 @@ export const create = authedMutation({
     if (!canCreatePost(viewer, ownCount)) {
       fail("UPGRADE_REQUIRED", `The free plan includes ${FREE_POST_QUOTA} posts`, { requiredPlan: "pro" });
     }
-    return await ctx.db.insert("posts", {
+    const id = await ctx.db.insert("posts", {
       authorId: viewer.clerkId,
       title: input.title,
       body: input.body,
       visibility: args.visibility ?? "private",
       updatedAt: Date.now(),
     });
+    await recordPostChange(ctx, null, await ctx.db.get("posts", id));
+    return id;
   },
 });
 
@@ -97,6 +100,7 @@ export const update = authedMutation({
       patch.publishJobId = undefined;
     }
     await ctx.db.patch("posts", post._id, patch);
+    await recordPostChange(ctx, post, await ctx.db.get("posts", post._id));
     return null;
   },
 });
@@ -109,6 +113,7 @@ export const remove = authedMutation({
     if (!canRemovePost(ctx.viewer.clerkId, ctx.viewer, post)) denyPostWrite();
     if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
     await ctx.db.delete("posts", post._id);
+    await recordPostChange(ctx, post, null);
     return null;
   },
 });
@@ -190,11 +195,12 @@ export const publishDue = internalMutation({
       publishJobId: undefined,
       updatedAt: Date.now(),
     });
+    await recordPostChange(ctx, post, await ctx.db.get("posts", id));
     return null;
   },
 });
 
-/** Deletes a deleted user's posts in batches, so no single transaction grows with their data. */
+/** Deletes a deleted user's posts and statistics in batches, so no transaction grows with their data. */
 export const deleteAllByAuthor = internalMutation({
   args: { authorId: v.string() },
   returns: v.null(),
@@ -215,7 +221,9 @@ export async function deletePostsByAuthor(ctx: MutationCtx, authorId: string) {
     if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
     await ctx.db.delete("posts", post._id);
   }
-  if (batch.length === CASCADE_BATCH) {
+  // The statistics go as a whole (no per-post bookkeeping for an author who is gone).
+  const moreStats = await deleteStatsBatch(ctx, authorId, CASCADE_BATCH);
+  if (batch.length === CASCADE_BATCH || moreStats) {
     await ctx.scheduler.runAfter(0, internal.posts.deleteAllByAuthor, { authorId });
   }
   return batch.length;

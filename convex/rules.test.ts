@@ -2,9 +2,12 @@
  * Rules the review found unpinned: the contract's numbers, write paths beyond the matrix's
  * target, scheduled publishing against changed authority, and webhook boundaries.
  */
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api";
+import type { Id } from "./_generated/dataModel";
 import { BODY_MAX, FREE_POST_QUOTA, TITLE_MAX } from "./lib/permissions";
+import { dayOf, wordCount } from "./lib/postStats";
 import { WRITE_BURST, WRITE_REFILL_PER_MS } from "./lib/rateLimit";
 import { deletedEvent, deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
 import { clerkUser, identityFor, newTest, seedWorld, snapshot } from "./test.world";
@@ -243,4 +246,59 @@ describe("pagination arguments", () => {
       w.as("owner").query(api.posts.listMine, { paginationOpts: { numItems: 5, cursor } }),
     ).rejects.toMatchObject({ data: { code: "INVALID_INPUT" } });
   });
+});
+
+test("property: maintained insights always equal a recount of the author's posts", async () => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant("create" as const), body: fc.lorem({ maxCount: 6 }), pub: fc.boolean() }),
+    fc.record({
+      kind: fc.constant("update" as const),
+      index: fc.nat(),
+      body: fc.option(fc.lorem({ maxCount: 4 })),
+      pub: fc.option(fc.boolean()),
+    }),
+    fc.record({ kind: fc.constant("remove" as const), index: fc.nat() }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(op, { maxLength: 15 }), async (ops) => {
+      const t = newTest();
+      const me = t.withIdentity(identityFor("user_model", { plan: "pro" }));
+      const ids: Id<"posts">[] = [];
+      for (const o of ops) {
+        if (o.kind === "create") {
+          ids.push(
+            await me.mutation(api.posts.create, {
+              title: "t",
+              body: o.body,
+              visibility: o.pub ? "public" : "private",
+            }),
+          );
+        } else if (ids.length > 0) {
+          const id = ids[o.index % ids.length]!;
+          if (o.kind === "remove") {
+            await me.mutation(api.posts.remove, { id });
+            ids.splice(ids.indexOf(id), 1);
+          } else {
+            await me.mutation(api.posts.update, {
+              id,
+              ...(o.body === null ? {} : { body: o.body }),
+              ...(o.pub === null ? {} : { visibility: o.pub ? "public" : "private" }),
+            });
+          }
+        }
+      }
+      const posts = await t.run((ctx) => ctx.db.query("posts").collect());
+      const perDay = new Map<string, number>();
+      for (const p of posts)
+        perDay.set(dayOf(p._creationTime), (perDay.get(dayOf(p._creationTime)) ?? 0) + 1);
+      expect(await me.query(api.insights.overview, {})).toEqual({
+        total: posts.length,
+        public: posts.filter((p) => p.visibility === "public").length,
+        private: posts.filter((p) => p.visibility === "private").length,
+        words: posts.reduce((n, p) => n + wordCount(p.body), 0),
+        perDay: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, count]) => ({ day, count })),
+      });
+    }),
+    { numRuns: 40 },
+  );
 });

@@ -33,6 +33,21 @@ export default defineSchema({
     .index("by_author", ["authorId"])
     .index("by_visibility", ["visibility"]),
 
+  /** Per-author totals, maintained on every post write (lib/postStats.ts). */
+  authorStats: defineTable({
+    authorId: v.string(),
+    total: v.number(),
+    public: v.number(),
+    words: v.number(),
+  }).index("by_author", ["authorId"]),
+
+  /** Posts per author per UTC day of creation. */
+  authorDays: defineTable({
+    authorId: v.string(),
+    day: v.string(),
+    count: v.number(),
+  }).index("by_author_day", ["authorId", "day"]),
+
   /** svix-ids already applied: a redelivery of one of these is acknowledged and ignored. */
   webhookEvents: defineTable({
     svixId: v.string(),

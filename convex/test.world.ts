@@ -9,6 +9,7 @@ import type { UserIdentity } from "convex/server";
 import { vi } from "vitest";
 import type { DataModel, Id } from "./_generated/dataModel";
 import type { Plan, Role } from "./lib/permissions";
+import { recordPostChange } from "./lib/postStats";
 import schema from "./schema";
 
 /** Every deployable module (the names `npx convex deploy` bundles: one dot only). */
@@ -129,9 +130,17 @@ export async function seedWorld(): Promise<World> {
     }
   });
   const insertPost = (authorId: string, visibility: "private" | "public", title: string) =>
-    t.run((ctx) =>
-      ctx.db.insert("posts", { authorId, title, body: "hello world", visibility, updatedAt: Date.now() }),
-    );
+    t.run(async (ctx) => {
+      const id = await ctx.db.insert("posts", {
+        authorId,
+        title,
+        body: "hello world",
+        visibility,
+        updatedAt: Date.now(),
+      });
+      await recordPostChange(ctx, null, await ctx.db.get("posts", id));
+      return id;
+    });
   const posts = {
     ownerPrivate: await insertPost(cast.owner.clerkId, "private", "owner private"),
     ownerPublic: await insertPost(cast.owner.clerkId, "public", "owner public"),
