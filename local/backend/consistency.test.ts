@@ -95,16 +95,24 @@ afterAll(async () => {
   await issuer?.close();
 });
 
+/** A fresh read of a whole paginated list, page by page (pages hold at most 100 items). */
+async function everyPage(http: ConvexHttpClient, query: typeof api.posts.listMine): Promise<Page["page"]> {
+  const items: Page["page"] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const result = (await http.query(query, { paginationOpts: { numItems: 100, cursor } })) as Page;
+    items.push(...result.page);
+    if (result.isDone) return items;
+    cursor = result.continueCursor;
+  }
+}
+
 async function converged(): Promise<void> {
   await backend.idle();
   const truth = await Promise.all(
     https.map(async (http) => ({
-      mine: (
-        (await http.query(api.posts.listMine, { paginationOpts: { numItems: 1000, cursor: null } })) as Page
-      ).page,
-      pub: (
-        (await http.query(api.posts.listPublic, { paginationOpts: { numItems: 1000, cursor: null } })) as Page
-      ).page,
+      mine: await everyPage(http, api.posts.listMine),
+      pub: await everyPage(http, api.posts.listPublic),
       overview: (await http.query(api.insights.overview, {})) as Overview,
     })),
   );
