@@ -245,6 +245,29 @@ describe("claims → UserIdentity (OIDC)", () => {
     });
   });
 
+  test("custom claims cannot replace the computed tokenIdentifier, subject or issuer", async () => {
+    const verifier = new AuthVerifier();
+    verifier.setProviders([{ domain: issuer.url, applicationID: "convex" }]);
+    const token = await issuer.mint("user_real", {
+      tokenIdentifier: "https://evil|admin",
+      subject: "admin",
+      issuer: "https://evil",
+    });
+    const { identity } = await verifier.verify(token);
+    expect(identity).toMatchObject({
+      tokenIdentifier: `${issuer.url}|user_real`,
+      subject: "user_real",
+      issuer: issuer.url,
+    });
+  });
+
+  test("a non-string sub is refused", async () => {
+    const verifier = new AuthVerifier();
+    verifier.setProviders([{ domain: issuer.url, applicationID: "convex" }]);
+    const token = await issuer.mint("ignored", { sub: 12345 as unknown as string });
+    await expect(verifier.verify(token)).rejects.toThrow(/sub/);
+  });
+
   test("issuer normalization", () => {
     expect(normalizeIssuer("clerk.example.com/")).toBe("https://clerk.example.com");
     expect(normalizeIssuer("http://127.0.0.1:3212/")).toBe("http://127.0.0.1:3212");

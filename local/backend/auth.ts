@@ -102,7 +102,8 @@ export function oidcIdentity(claims: JWTPayload): Identity {
           : String(value);
     } else identity[claim] = value;
   }
-  return identity;
+  // Computed last: a custom claim named tokenIdentifier/subject/issuer must not replace them.
+  return { ...identity, tokenIdentifier: `${iss}|${sub}`, subject: sub, issuer: iss };
 }
 
 const CUSTOM_JWT_REGISTERED = new Set(["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "fva"]);
@@ -214,6 +215,8 @@ export class AuthVerifier {
         requiredClaims: ["exp", "iat", "sub"],
         clockTolerance: 0,
       });
+      if (typeof payload.sub !== "string" || payload.sub === "")
+        throw new Error("the sub claim must be a string");
       return { identity: oidcIdentity(payload), exp: Number(payload.exp) };
     } catch (error) {
       throw fail((error as Error).message);
@@ -247,6 +250,8 @@ export class AuthVerifier {
       if (normalizeIssuer(String(payload.iss)) !== normalizeIssuer(provider.issuer)) {
         throw new Error(`issuer mismatch: ${String(payload.iss)}`);
       }
+      if (typeof payload.sub !== "string" || payload.sub === "")
+        throw new Error("the sub claim must be a string");
       return { identity: customJwtIdentity(payload), exp: Number(payload.exp) };
     } catch (error) {
       throw new AuthFailure("Unauthenticated", `Could not verify token claim: ${(error as Error).message}`);
@@ -259,7 +264,11 @@ export class AuthVerifier {
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.value;
     const value = (async () => {
       const url = `${key}/.well-known/openid-configuration`;
-      const res = await fetch(url, { headers: { accept: "application/json" } });
+      // A hung issuer must not stall the socket that is authenticating (and everyone after it).
+      const res = await fetch(url, {
+        headers: { accept: "application/json" },
+        signal: AbortSignal.timeout(5000),
+      });
       if (!res.ok) throw new Error(`GET ${url} → HTTP ${res.status}`);
       const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
       if (typeof doc.issuer !== "string" || normalizeIssuer(doc.issuer) !== key) {
@@ -288,7 +297,12 @@ export class AuthVerifier {
         : decodeURIComponent(body);
       jwks = createLocalJWKSet(JSON.parse(text) as JSONWebKeySet);
     } else {
-      jwks = createRemoteJWKSet(new URL(url), { cooldownDuration: 1000 });
+      // Refetch the key set as often as the discovery document, so a retired key stops verifying.
+      jwks = createRemoteJWKSet(new URL(url), {
+        cooldownDuration: 1000,
+        cacheMaxAge: DISCOVERY_TTL_MS,
+        timeoutDuration: 5000,
+      });
     }
     this.jwksByUrl.set(url, jwks);
     return jwks;

@@ -566,13 +566,17 @@ export class Runtime {
     }
     const ts = this.clock.next();
     if (ctx) ctx.commitTs = ts;
-    this.journal.append(
-      ts,
-      changes.map((c) => [
-        c.id,
-        c.after === null ? null : (convexToJson(c.after as Value) as Record<string, JSONValue>),
-      ]),
-    );
+    try {
+      this.journal.append(
+        ts,
+        changes.map((c) => [
+          c.id,
+          c.after === null ? null : (convexToJson(c.after as Value) as Record<string, JSONValue>),
+        ]),
+      );
+    } catch (error) {
+      durabilityLost(error);
+    }
     this.counters.commits++;
 
     let invalidated = 0;
@@ -636,7 +640,11 @@ export class Runtime {
 
   /** Makes acknowledged writes durable; called before any response leaves the server. */
   flush(): void {
-    this.journal.sync();
+    try {
+      this.journal.sync();
+    } catch (error) {
+      durabilityLost(error);
+    }
   }
 
   // ----- gating (hot reload swaps engines between calls) -----
@@ -1139,4 +1147,16 @@ export function nextCronTime(schedule: CronSchedule, now: number): number | null
     default:
       return null;
   }
+}
+
+/**
+ * A commit that cannot be journaled (disk full, I/O error) must never be acknowledged: stop
+ * the process before any response leaves, as a database does when fsync fails. On restart the
+ * journal holds exactly what was acknowledged.
+ */
+function durabilityLost(error: unknown): never {
+  process.stderr.write(
+    `[local backend] FATAL: the journal could not be written; stopping so nothing unsaved is acknowledged: ${String(error)}\n`,
+  );
+  process.exit(70);
 }

@@ -60,15 +60,23 @@ export class Journal {
   open(reset: boolean): void {
     fs.mkdirSync(this.dir, { recursive: true });
     const lockPath = path.join(this.dir, LOCK);
-    try {
-      const pid = Number(fs.readFileSync(lockPath, "utf8").trim());
-      if (pid && pid !== process.pid && isAlive(pid)) {
-        throw new Error(`data dir ${this.dir} is in use by another local backend (pid ${pid})`);
+    // Created exclusively ("wx"), so two backends starting at once cannot both take it;
+    // a lock left by a dead process is removed and taken once more.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        fs.writeFileSync(lockPath, String(process.pid), { flag: "wx" });
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw error;
+        const pid = Number(fs.readFileSync(lockPath, "utf8").trim());
+        if (pid && pid !== process.pid && isAlive(pid)) {
+          throw new Error(`data dir ${this.dir} is in use by another local backend (pid ${pid})`, {
+            cause: error,
+          });
+        }
+        fs.rmSync(lockPath, { force: true });
       }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     }
-    fs.writeFileSync(lockPath, String(process.pid));
     this.lockHeld = true;
     if (reset) {
       fs.rmSync(path.join(this.dir, SNAPSHOT), { force: true });

@@ -29,6 +29,7 @@ import {
   type UdfType,
 } from "./protocol.ts";
 import { MutationLog, SyncSession, type SessionStats } from "./sync.ts";
+import { isLoopbackHost } from "../loopback.ts";
 
 const HOST = "127.0.0.1";
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -374,6 +375,14 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
 
   function wrap(handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>) {
     return (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // A DNS-rebinding page is same-origin with itself, but its Host header still names its own domain.
+      if (!isLoopbackHost(req)) {
+        sendJson(req, res, 403, {
+          code: "Forbidden",
+          message: "This local backend only serves loopback hosts",
+        });
+        return;
+      }
       ready
         .then(() => handler(req, res))
         .catch((error: unknown) => {
@@ -425,6 +434,10 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     );
   });
   function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!isLoopbackHost(req)) {
+      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
+      return;
+    }
     const pathname = new URL(normalizeRequestTarget(req.url ?? "/"), url).pathname;
     if (!/^\/api\/([^/]+\/)?sync$/.test(pathname)) {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");

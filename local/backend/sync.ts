@@ -336,6 +336,11 @@ export class SyncSession implements QuerySubscriber {
         this.sendMutationFailure(requestId, result);
       }
     });
+    // Keep the chain alive: one failed link must not stop every later mutation on this socket.
+    this.mutationChain = this.mutationChain.catch((error: unknown) => {
+      console.error("[local backend] mutation handling failed:", error);
+      this.ws.close(1011, "InternalServerError: mutation handling failed");
+    });
   }
 
   /** A MutationResponse for a mutation that committed (or a replay of one); a Transition follows. */

@@ -49,7 +49,11 @@ export async function dispatch(
       send(res, { status: error.status, body: error.body() }, cors);
       return;
     }
-    console.error(`[idp] ${req.method ?? ""} ${req.url ?? ""} failed:`, error);
+    // Session ids are bearer credentials and travel in paths: log the route, not the URL.
+    console.error(
+      `[idp] ${req.method ?? ""} ${(req.url ?? "").split("?")[0]!.replace(/sess_[A-Za-z0-9]+/g, "sess_…")} failed:`,
+      error,
+    );
     send(res, { status: 500, body: new HttpError(500, "internal_error", "internal error").body() }, cors);
   }
 }
