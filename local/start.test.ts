@@ -1,0 +1,84 @@
+/**
+ * `npm start` as a user meets it: everything comes up wired and seeded, one Ctrl-C stops all
+ * three servers (their ports are free again), a taken port or a missing `npm ci` gets one line.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { assertPortFree } from "./ports.ts";
+
+const root = path.resolve(import.meta.dirname, "..");
+const ports = { LOCAL_CONVEX_PORT: 7310, LOCAL_CONVEX_SITE_PORT: 7311, LOCAL_IDP_PORT: 7312, PORT: 7173 };
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-start-"));
+afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+function startStack() {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_DATA_DIR: dataDir };
+  for (const [k, v] of Object.entries(ports)) env[k] = String(v);
+  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+    cwd: root,
+    env,
+    stdio: "pipe",
+  });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { child, exited, output: () => output };
+}
+
+async function until(condition: () => boolean, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("starts wired and seeded, and one SIGINT stops the IdP, the backend and Vite", async () => {
+  const stack = startStack();
+  await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+  const out = stack.output();
+  expect(out).toContain(`App                http://127.0.0.1:${ports.PORT}`);
+  expect(out).toMatch(/admin@gatehouse\.test\s+role admin, plan pro/);
+  // The users table was filled by the IdP's webhooks through the backend's http action.
+  expect(out.match(/Clerk user\.created .*: applied/g)).toHaveLength(3);
+  const spa = await fetch(`http://127.0.0.1:${ports.PORT}/`);
+  expect(spa.status).toBe(200);
+
+  stack.child.kill("SIGINT");
+  expect(await stack.exited).toBe(0);
+  for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
+}, 90_000);
+
+test("a taken port is refused with one line naming its variable", async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(ports.LOCAL_IDP_PORT, "127.0.0.1", r));
+  try {
+    const stack = startStack();
+    expect(await stack.exited).toBe(1);
+    expect(stack.output().trim()).toBe(
+      `Port ${ports.LOCAL_IDP_PORT} is already in use (LOCAL_IDP_PORT): stop what is using it, or set LOCAL_IDP_PORT to another port.`,
+    );
+  } finally {
+    await new Promise((r) => blocker.close(r));
+  }
+}, 30_000);
+
+test("without node_modules, npm start says to run npm ci", () => {
+  const bare = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-bare-"));
+  try {
+    fs.mkdirSync(path.join(bare, "scripts"));
+    fs.copyFileSync(path.join(root, "scripts/preflight.mjs"), path.join(bare, "scripts/preflight.mjs"));
+    const result = spawnSync(process.execPath, ["scripts/preflight.mjs"], { cwd: bare, encoding: "utf8" });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      "Dependencies are not installed: run `npm ci` first, then `npm start`.",
+    );
+  } finally {
+    fs.rmSync(bare, { recursive: true, force: true });
+  }
+});
