@@ -14,6 +14,9 @@ export default function AdminPage() {
   const setPlan = useAction(api.admin.setPlan);
   const { run, error, pending } = useServerCall();
   if (!viewer) return null;
+  // Audit entries store Clerk ids; show the email of users on the loaded page where we know it.
+  const emails = new Map(users.results.map((u) => [u.clerkId, u.email]));
+  const nameOf = (clerkId: string) => (clerkId === "clerk" ? "Clerk" : emails.get(clerkId) || clerkId);
   return (
     <div className="stack">
       <section aria-label="Users">
@@ -75,7 +78,7 @@ export default function AdminPage() {
           {audit.results.map((entry) => (
             <li key={entry._id}>
               <span className="muted">{new Date(entry._creationTime).toLocaleString()}</span>{" "}
-              <b>{entry.action}</b> {entry.target && <>→ {entry.target}</>} by {entry.actor}{" "}
+              <b>{entry.action}</b> {entry.target && <>→ {nameOf(entry.target)}</>} by {nameOf(entry.actor)}{" "}
               {entry.details && <code>{JSON.stringify(entry.details)}</code>}
             </li>
           ))}
