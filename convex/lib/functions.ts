@@ -45,25 +45,21 @@ export const provisioningMutation = customMutation(
   customCtx(async (ctx) => ({ viewer: await requireProvisionedViewer(ctx) })),
 );
 
-/** Signed in and rate limited: the builder for every write. */
-export const authedMutation = customMutation(
-  mutation,
-  customCtx(async (ctx) => {
-    const viewer = await requireProvisionedViewer(ctx);
-    await consumeWriteToken(ctx, viewer.clerkId);
-    return { viewer };
-  }),
-);
-
-export const planMutation = (required: Plan) =>
+/** Signed in, rate limited, and whatever `check` adds: the shape of every write builder. */
+const writeMutation = (check: (viewer: Viewer) => Viewer = (viewer) => viewer) =>
   customMutation(
     mutation,
     customCtx(async (ctx) => {
-      const viewer = requirePlan(await requireProvisionedViewer(ctx), required);
+      const viewer = check(await requireProvisionedViewer(ctx));
       await consumeWriteToken(ctx, viewer.clerkId);
       return { viewer };
     }),
   );
+
+/** Signed in and rate limited: the builder for every write. */
+export const authedMutation = writeMutation();
+
+export const planMutation = (required: Plan) => writeMutation((viewer) => requirePlan(viewer, required));
 
 /**
  * Admin actions cannot read the database, so authorization (freshest source, tombstone,

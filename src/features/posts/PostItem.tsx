@@ -1,14 +1,11 @@
 import { useMutation } from "convex/react";
 import { useState } from "react";
 import { api } from "../../../convex/_generated/api";
-import type { Doc } from "../../../convex/_generated/dataModel";
 import { hasPro } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { useViewer } from "../../auth/useViewer";
 import { useServerCall } from "../../lib/useServerCall";
 import { FormError } from "../../components/FormError";
-
-type Viewer = Pick<Doc<"users">, "role" | "plan">;
 
 function ScheduleControl({ post }: { post: PostView }) {
   const schedule = useMutation(api.posts.schedulePublish);
@@ -38,7 +35,7 @@ function ScheduleControl({ post }: { post: PostView }) {
 }
 
 export function PostItem({ post, editable }: { post: PostView; editable: boolean }) {
-  const viewer = useViewer() as Viewer | null | undefined;
+  const viewer = useViewer();
   const update = useMutation(api.posts.update);
   const remove = useMutation(api.posts.remove);
   const { run, error, pending } = useServerCall();
