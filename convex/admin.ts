@@ -1,11 +1,13 @@
-import { paginationOptsValidator } from "convex/server";
+import { paginationOptsValidator, type WithoutSystemFields } from "convex/server";
+import type { Doc } from "./_generated/dataModel";
 import { v } from "convex/values";
-import { internalMutation, internalQuery, type QueryCtx } from "./_generated/server";
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import { updatePublicMetadata } from "./lib/clerk";
 import { fail } from "./lib/errors";
 import { adminAction, adminQuery } from "./lib/functions";
-import { canSetRole } from "./lib/permissions";
+import { clearDemotions, reserveDemotion } from "./lib/lastAdmin";
+import { isSelfDemotion } from "./lib/permissions";
 import { assertWriteTokenAvailable, consumeWriteToken } from "./lib/rateLimit";
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
@@ -56,14 +58,16 @@ export const setRole = adminAction({
   args: { clerkId: v.string(), role },
   returns: v.null(),
   handler: async (ctx, { clerkId, role }) => {
-    await ctx.runQuery(internal.admin.checkRoleChange, { actor: ctx.viewer.clerkId, clerkId, role });
-    await updatePublicMetadata(clerkId, { role });
-    await ctx.runMutation(internal.admin.recordChange, {
-      action: "admin.setRole",
-      actor: ctx.viewer.clerkId,
-      target: clerkId,
-      details: { role },
-    });
+    const actor = ctx.viewer.clerkId;
+    const reservation = await ctx.runMutation(internal.admin.reserveRoleChange, { actor, clerkId, role });
+    try {
+      await updatePublicMetadata(clerkId, { role });
+    } catch (error) {
+      // Clerk refused: the demotion did not happen, so it no longer counts as done.
+      if (reservation !== null) await ctx.runMutation(internal.admin.releaseRoleChange, { reservation });
+      throw error;
+    }
+    await ctx.runMutation(internal.admin.recordRoleChange, { actor, clerkId, role });
     return null;
   },
 });
@@ -110,36 +114,50 @@ export const requireLiveUser = internalQuery({
   },
 });
 
-/**
- * The last-admin lock-out: nobody removes their own admin role, and no demotion may leave
- * the deployment without an admin. (Rows follow Clerk through webhooks, so two admins demoting
- * each other within one webhook delivery can still race; each refuses once the other's lands.)
- */
-export const checkRoleChange = internalQuery({
+/** Before Clerk is asked: the last-admin lock-out, and a demotion reserved (lib/lastAdmin.ts). */
+export const reserveRoleChange = internalMutation({
   args: { actor: v.string(), clerkId: v.string(), role },
-  returns: v.null(),
+  returns: v.union(v.id("pendingDemotions"), v.null()),
   handler: async (ctx, { actor, clerkId, role }) => {
-    const target = await liveUser(ctx, clerkId);
-    if (role === "admin" || target.role !== "admin") return null;
-    if (!canSetRole(actor, { role: "admin", plan: "free_user" }, clerkId, role)) {
-      fail("FORBIDDEN", "You cannot remove your own admin role");
-    }
-    const admins = await ctx.db
-      .query("users")
-      .withIndex("by_role", (q) => q.eq("role", "admin"))
-      .take(2);
-    if (admins.length < 2) fail("FORBIDDEN", "The last admin cannot be demoted");
+    if (!isSelfDemotion(actor, clerkId, role)) await liveUser(ctx, clerkId);
+    return await reserveDemotion(ctx, actor, clerkId, role);
+  },
+});
+
+export const releaseRoleChange = internalMutation({
+  args: { reservation: v.id("pendingDemotions") },
+  returns: v.null(),
+  handler: async (ctx, { reservation }) => {
+    if (await ctx.db.get("pendingDemotions", reservation))
+      await ctx.db.delete("pendingDemotions", reservation);
     return null;
   },
 });
 
+/** After Clerk accepted a role change: a promotion supersedes earlier demotions; then the audit. */
+export const recordRoleChange = internalMutation({
+  args: { actor: v.string(), clerkId: v.string(), role },
+  returns: v.null(),
+  handler: async (ctx, { actor, clerkId, role }) => {
+    if (role === "admin") await clearDemotions(ctx, clerkId);
+    await recordAdminChange(ctx, { action: "admin.setRole", actor, target: clerkId, details: { role } });
+    return null;
+  },
+});
+
+type AuditEntry = WithoutSystemFields<Doc<"auditLog">>;
+
 /** After Clerk accepted the change: charge the admin's write token and append the audit entry. */
+async function recordAdminChange(ctx: MutationCtx, entry: AuditEntry) {
+  await consumeWriteToken(ctx, entry.actor, { enforce: false });
+  await ctx.db.insert("auditLog", entry);
+}
+
 export const recordChange = internalMutation({
   args: { action: v.string(), actor: v.string(), target: v.optional(v.string()), details: auditDetails },
   returns: v.null(),
   handler: async (ctx, entry) => {
-    await consumeWriteToken(ctx, entry.actor, { enforce: false });
-    await ctx.db.insert("auditLog", entry);
+    await recordAdminChange(ctx, entry);
     return null;
   },
 });

@@ -7,6 +7,7 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalMutation, type MutationCtx } from "./_generated/server";
 import { profileFrom, userJson } from "./lib/clerkEvents";
+import { settleDemotions } from "./lib/lastAdmin";
 import { parsePlan, parseRole } from "./lib/permissions";
 import { userByClerkId } from "./lib/viewer";
 import { deletePostsByAuthor } from "./posts";
@@ -65,6 +66,7 @@ async function upsert(
   };
   if (row) await ctx.db.patch("users", row._id, fields);
   else await ctx.db.insert("users", { clerkId, ...fields });
+  await settleDemotions(ctx, clerkId, fields.role, user.updated_at);
   return "applied";
 }
 
@@ -97,6 +99,7 @@ async function tombstone(ctx: MutationCtx, clerkId: string): Promise<WebhookOutc
     });
   }
   await deletePostsByAuthor(ctx, clerkId);
+  await settleDemotions(ctx, clerkId, null, deletedAt);
   const bucket = await ctx.db
     .query("rateLimits")
     .withIndex("by_key", (q) => q.eq("key", clerkId))

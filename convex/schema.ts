@@ -67,6 +67,17 @@ export default defineSchema({
     details: v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null()))),
   }),
 
+  /**
+   * Demotions of admins that Clerk accepted (or is being asked to make) and whose webhook has
+   * not landed yet. The last-admin rule counts them as done, so two admins demoting each other
+   * within one webhook delivery cannot both succeed (lib/lastAdmin.ts).
+   */
+  pendingDemotions: defineTable({
+    clerkId: v.string(),
+    actor: v.string(),
+    requestedAt: v.number(),
+  }).index("by_clerkId", ["clerkId"]),
+
   /** Token buckets for per-user write rate limiting. */
   rateLimits: defineTable({
     key: v.string(),

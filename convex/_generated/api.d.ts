@@ -22,6 +22,7 @@ import type * as lib_clerk from "../lib/clerk.js";
 import type * as lib_clerkEvents from "../lib/clerkEvents.js";
 import type * as lib_errors from "../lib/errors.js";
 import type * as lib_functions from "../lib/functions.js";
+import type * as lib_lastAdmin from "../lib/lastAdmin.js";
 import type * as lib_pagination from "../lib/pagination.js";
 import type * as lib_permissions from "../lib/permissions.js";
 import type * as lib_postStats from "../lib/postStats.js";
@@ -49,6 +50,7 @@ declare const fullApi: ApiFromModules<{
   "lib/clerkEvents": typeof lib_clerkEvents;
   "lib/errors": typeof lib_errors;
   "lib/functions": typeof lib_functions;
+  "lib/lastAdmin": typeof lib_lastAdmin;
   "lib/pagination": typeof lib_pagination;
   "lib/permissions": typeof lib_permissions;
   "lib/postStats": typeof lib_postStats;

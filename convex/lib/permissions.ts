@@ -37,9 +37,13 @@ export function canCreatePost(p: Privileges, ownPostCount: number): boolean {
   return hasPro(p) || ownPostCount < FREE_POST_QUOTA;
 }
 
-/** The last-admin lock-out: an admin may change anyone's role but may not drop their own. */
+/** The last-admin lock-out, first half: nobody removes their own admin role. */
+export const isSelfDemotion = (actorClerkId: string, targetClerkId: string, role: Role) =>
+  actorClerkId === targetClerkId && role !== "admin";
+
+/** An admin may change anyone's role but may not drop their own. */
 export function canSetRole(actorClerkId: string, actor: Privileges, targetClerkId: string, role: Role) {
-  return isAdmin(actor) && !(actorClerkId === targetClerkId && role !== "admin");
+  return isAdmin(actor) && !isSelfDemotion(actorClerkId, targetClerkId, role);
 }
 
 /** Role and plan from Clerk public metadata: anything missing or unknown means least privilege. */
