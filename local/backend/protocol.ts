@@ -71,6 +71,19 @@ export function normalizeRequestTarget(rawUrl: string): string {
   return collapsed + rest;
 }
 
+/**
+ * The URL of a raw request target against `base`, or null when it is not one (e.g. `/\[`,
+ * which WHATWG parsing reads as a protocol-relative URL with an invalid host). Callers answer
+ * 400: `new URL` throwing inside a request or upgrade handler must never reach the process.
+ */
+export function parseRequestTarget(rawUrl: string, base: string): URL | null {
+  try {
+    return new URL(normalizeRequestTarget(rawUrl), base);
+  } catch {
+    return null;
+  }
+}
+
 export function newRequestId(): string {
   return randomBytes(8).toString("hex");
 }

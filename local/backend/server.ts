@@ -24,7 +24,7 @@ import { isModuleChange } from "./modules.ts";
 import {
   CONVEX_VERSION,
   encodeTs,
-  normalizeRequestTarget,
+  parseRequestTarget,
   type FunctionResult,
   type UdfType,
 } from "./protocol.ts";
@@ -144,6 +144,19 @@ function readBody(req: http.IncomingMessage, limit = 32 * 1024 * 1024): Promise<
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** Methods Node's parser accepts but undici's `Request` refuses (fetch spec "forbidden methods"). */
+const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/** Answers an upgrade request we do not accept and closes the raw socket. */
+function refuseUpgrade(socket: Duplex, status: number, statusText: string): void {
+  if (socket.destroyed) return;
+  const body = `${status} ${statusText}`;
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function corsHeaders(req: http.IncomingMessage): Record<string, string> {
@@ -333,6 +346,11 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     search: string,
   ): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
+    // Node parses these, but a fetch Request (what an http action receives) cannot carry them.
+    if (FETCH_FORBIDDEN_METHODS.has(method)) {
+      sendJson(req, res, 405, { code: "MethodNotAllowed", message: `${method} is not supported` });
+      return;
+    }
     const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
@@ -386,17 +404,28 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       ready
         .then(() => handler(req, res))
         .catch((error: unknown) => {
-          if (!res.headersSent)
-            sendJson(req, res, 500, { code: "InternalServerError", message: String(error) });
-          else res.destroy();
+          // A bug in a handler costs this one request, never the process.
+          console.error(`[local backend] ${req.method ?? "?"} request failed:`, error);
+          try {
+            if (!res.headersSent)
+              sendJson(req, res, 500, { code: "InternalServerError", message: String(error) });
+            else res.destroy();
+          } catch {
+            res.destroy();
+          }
         });
     };
+  }
+
+  function badTarget(req: http.IncomingMessage, res: http.ServerResponse): void {
+    sendJson(req, res, 400, { code: "BadRequest", message: "The request target is not a valid URL path" });
   }
 
   apiServer.on(
     "request",
     wrap(async (req, res) => {
-      const target = new URL(normalizeRequestTarget(req.url ?? "/"), url);
+      const target = parseRequestTarget(req.url ?? "/", url);
+      if (!target) return badTarget(req, res);
       const pathname = target.pathname;
       if (pathname.startsWith("/api/") || pathname === "/api") return handleApi(req, res, pathname);
       if (pathname === "/http" || pathname.startsWith("/http/")) {
@@ -421,28 +450,29 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   siteServer.on(
     "request",
     wrap(async (req, res) => {
-      const target = new URL(normalizeRequestTarget(req.url ?? "/"), siteUrl);
+      const target = parseRequestTarget(req.url ?? "/", siteUrl);
+      if (!target) return badTarget(req, res);
       return handleHttpAction(req, res, target.pathname, target.search);
     }),
   );
 
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
-  apiServer.on("upgrade", (req, socket, head) => {
-    ready.then(
-      () => upgrade(req, socket, head),
-      () => socket.destroy(),
-    );
+  apiServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands the raw socket over without an error listener: a client that resets it while
+    // we answer would otherwise be an uncaught 'error' event (ws adds its own once it takes over).
+    socket.on("error", () => socket.destroy());
+    ready
+      .then(() => upgrade(req, socket, head))
+      .catch((error: unknown) => {
+        console.error("[local backend] WebSocket upgrade failed:", error);
+        refuseUpgrade(socket, 500, "Internal Server Error");
+      });
   });
   function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!isLoopbackHost(req)) {
-      socket.end("HTTP/1.1 403 Forbidden\r\n\r\n");
-      return;
-    }
-    const pathname = new URL(normalizeRequestTarget(req.url ?? "/"), url).pathname;
-    if (!/^\/api\/([^/]+\/)?sync$/.test(pathname)) {
-      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
-      return;
-    }
+    if (!isLoopbackHost(req)) return refuseUpgrade(socket, 403, "Forbidden");
+    const target = parseRequestTarget(req.url ?? "/", url);
+    if (!target) return refuseUpgrade(socket, 400, "Bad Request");
+    if (!/^\/api\/([^/]+\/)?sync$/.test(target.pathname)) return refuseUpgrade(socket, 404, "Not Found");
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new SyncSession(ws, runtime, mutationLog, sessionStats);
       sessions.add(session);

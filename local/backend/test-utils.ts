@@ -3,9 +3,10 @@
  * minted here), a stub of Clerk's Backend API, temp dirs, a backend on ephemeral ports, real Convex
  * clients and raw sync-protocol sockets.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { ConvexClient } from "convex/browser";
@@ -336,4 +337,108 @@ export function eventually<T>(
     predicate,
     timeoutMs,
   );
+}
+
+const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+export type CliBackend = {
+  url: string;
+  siteUrl: string;
+  port: number;
+  sitePort: number;
+  child: ChildProcess;
+  /** Everything the process printed (stdout and stderr). */
+  output(): string;
+  /** The process has not exited. */
+  alive(): boolean;
+  /** SIGTERM, wait for the exit, remove the data dir. */
+  dispose(): Promise<void>;
+};
+
+/**
+ * `local/backend/cli.ts` as its own process on ephemeral ports (as `npm start` runs it), so a
+ * crash shows up as an exit instead of failing the test runner.
+ */
+export async function spawnBackendCli(
+  prefix: string,
+  { env = {}, nodeArgs = [] }: { env?: Record<string, string>; nodeArgs?: string[] } = {},
+): Promise<CliBackend> {
+  const dataDir = tempDir(prefix);
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...nodeArgs, "local/backend/cli.ts", "--reset", "--no-watch"],
+    {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        LOCAL_CONVEX_PORT: "0",
+        LOCAL_CONVEX_SITE_PORT: "0",
+        LOCAL_CONVEX_DATA_DIR: dataDir,
+        CLERK_JWT_ISSUER_DOMAIN: "http://127.0.0.1:1",
+        ...env,
+      },
+    },
+  );
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  const dispose = async () => {
+    if (alive()) {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const started = /local backend: (http:\/\/127\.0\.0\.1:(\d+)) \(site (http:\/\/127\.0\.0\.1:(\d+))\)/;
+  try {
+    const deadline = Date.now() + 30_000;
+    let match = started.exec(output);
+    while (match === null) {
+      if (!alive()) throw new Error(`the backend exited during startup:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the backend did not start:\n${output}`);
+      await sleep(20);
+      match = started.exec(output);
+    }
+    return {
+      url: match[1]!,
+      port: Number(match[2]),
+      siteUrl: match[3]!,
+      sitePort: Number(match[4]),
+      child,
+      output: () => output,
+      alive,
+      dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/**
+ * Writes `request` (raw bytes, as an attacker would) to 127.0.0.1:`port` and resolves with
+ * everything the server sent until it closed the connection or `timeoutMs` passed.
+ */
+export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
+    let received = "";
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(received);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    socket.on("data", (c: Buffer) => (received += c.toString("latin1")));
+    socket.on("error", done);
+    socket.on("close", done);
+  });
+}
+
+/** The status code of a raw HTTP response (`HTTP/1.1 400 Bad Request` → 400), or 0. */
+export function statusOf(response: string): number {
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 }
