@@ -6,6 +6,7 @@ import { internal } from "./_generated/api";
 import { updatePublicMetadata } from "./lib/clerk";
 import { fail } from "./lib/errors";
 import { adminAction, adminQuery } from "./lib/functions";
+import { reconcileSummaryValidator, reconcileUsers as reconcileUsersWithClerk } from "./lib/reconcile";
 import { clearDemotions, reserveDemotion } from "./lib/lastAdmin";
 import { isSelfDemotion } from "./lib/permissions";
 import { assertWriteTokenAvailable, consumeWriteToken } from "./lib/rateLimit";
@@ -85,6 +86,24 @@ export const setPlan = adminAction({
       details: { plan },
     });
     return null;
+  },
+});
+
+/**
+ * Compares the users table with Clerk's user list now (the daily cron does the same) and
+ * repairs missing, stale and deleted rows; returns what it did. See lib/reconcile.ts.
+ */
+export const reconcileUsers = adminAction({
+  args: {},
+  returns: reconcileSummaryValidator,
+  handler: async (ctx) => {
+    const summary = await reconcileUsersWithClerk(ctx, ctx.viewer.clerkId);
+    await ctx.runMutation(internal.admin.recordChange, {
+      action: "users.reconcile",
+      actor: ctx.viewer.clerkId,
+      details: summary,
+    });
+    return summary;
   },
 });
 

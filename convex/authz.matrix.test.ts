@@ -8,6 +8,7 @@ import { api } from "./_generated/api";
 import { errorCodeOf, type ErrorCode } from "./lib/errors";
 import {
   ACTOR_NAMES,
+  clerkUser,
   fakeClerkApi,
   modules,
   seedWorld,
@@ -146,6 +147,22 @@ export const MATRIX: Record<string, Row> = {
     call: (as, w) => as.action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
     expect: adminsOnly,
   },
+  "admin:reconcileUsers": {
+    call: async (as, w) => {
+      // Clerk has every live user of the world as the rows have them: nothing to repair.
+      const rows = await w.t.run((ctx) => ctx.db.query("users").collect());
+      for (const row of rows.filter((r) => r.deletedAt === undefined)) {
+        clerk.users.set(
+          row.clerkId,
+          clerkUser(row.clerkId, { role: row.role, plan: row.plan }, row.clerkUpdatedAt),
+        );
+      }
+      return await as.action(api.admin.reconcileUsers, {});
+    },
+    expect: adminsOnly,
+    check: (result) =>
+      expect(result).toEqual({ clerkUsers: 6, created: 0, updated: 0, deleted: 0, unchanged: 6, invalid: 0 }),
+  },
 };
 
 async function outcomeOf(
@@ -181,7 +198,7 @@ describe.each(Object.entries(MATRIX))("%s", (name, row) => {
       await row.check?.(result, actor, w);
     } else {
       expect(await snapshot(w.t)).toEqual(before);
-      if (name.startsWith("admin:set")) expect(clerk.calls).toHaveLength(0);
+      if (name.startsWith("admin:")) expect(clerk.calls).toHaveLength(0);
     }
   });
 });

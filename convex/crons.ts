@@ -10,4 +10,7 @@ crons.daily(
   internal.clerkWebhooks.purgeOldWebhookEvents,
 );
 
+// Webhooks can be late or lost (Clerk says so): compare with Clerk's user list once a day.
+crons.daily("reconcile users with Clerk", { hourUTC: 3, minuteUTC: 41 }, internal.reconcile.daily);
+
 export default crons;

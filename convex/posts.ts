@@ -17,7 +17,8 @@ import {
 import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
 import { userByClerkId, type Viewer } from "./lib/viewer";
 import { paginateChecked } from "./lib/pagination";
-import { deleteStatsBatch, recordPostChange } from "./lib/postStats";
+import { recordPostChange } from "./lib/postStats";
+import { deletePostsByAuthor } from "./lib/posts";
 
 /** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
 const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
@@ -209,22 +210,3 @@ export const deleteAllByAuthor = internalMutation({
     return null;
   },
 });
-
-const CASCADE_BATCH = 200;
-
-export async function deletePostsByAuthor(ctx: MutationCtx, authorId: string) {
-  const batch = await ctx.db
-    .query("posts")
-    .withIndex("by_author", (q) => q.eq("authorId", authorId))
-    .take(CASCADE_BATCH);
-  for (const post of batch) {
-    if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
-    await ctx.db.delete("posts", post._id);
-  }
-  // The statistics go as a whole (no per-post bookkeeping for an author who is gone).
-  const moreStats = await deleteStatsBatch(ctx, authorId, CASCADE_BATCH);
-  if (batch.length === CASCADE_BATCH || moreStats) {
-    await ctx.scheduler.runAfter(0, internal.posts.deleteAllByAuthor, { authorId });
-  }
-  return batch.length;
-}

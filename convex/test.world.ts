@@ -171,6 +171,8 @@ export function snapshot(t: TestConvex) {
  */
 export function fakeClerkApi() {
   const calls: { method: string; path: string; body: unknown; authorization: string | null }[] = [];
+  /** Clerk's users for GET /v1/users and /v1/users/{id} (reconciliation); tests fill it. */
+  const users = new Map<string, ReturnType<typeof clerkUser>>();
   const metadata = new Map<string, Record<string, unknown>>();
   const fake = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
@@ -182,6 +184,28 @@ export function fakeClerkApi() {
       body,
       authorization: request.headers.get("authorization"),
     });
+    const json = (value: unknown, status = 200) =>
+      new Response(JSON.stringify(value), { status, headers: { "Content-Type": "application/json" } });
+    if (request.method === "GET" && url.pathname === "/v1/users") {
+      // Oldest first when asked (`+created_at`), as Clerk pages it.
+      const all = [...users.values()].sort((a, b) => a.created_at - b.created_at);
+      if (url.searchParams.get("order_by") !== "+created_at") all.reverse();
+      const offset = Number(url.searchParams.get("offset") ?? 0);
+      return json(all.slice(offset, offset + Number(url.searchParams.get("limit") ?? 10)));
+    }
+    if (request.method === "GET" && url.pathname === "/v1/users/count") {
+      return json({ object: "total_count", total_count: users.size });
+    }
+    const one = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && one?.[1]) {
+      const user = users.get(decodeURIComponent(one[1]));
+      return user
+        ? json(user)
+        : json(
+            { errors: [{ code: "resource_not_found", message: "not found", long_message: "not found" }] },
+            404,
+          );
+    }
     const match = /^\/v1\/users\/([^/]+)\/metadata$/.exec(url.pathname);
     if (request.method === "PATCH" && match?.[1]) {
       const id = decodeURIComponent(match[1]);
@@ -202,7 +226,7 @@ export function fakeClerkApi() {
     }
     return new Response("not found", { status: 404 });
   });
-  return { fetch: fake, calls };
+  return { fetch: fake, calls, users };
 }
 
 export function clerkUser(id: string, publicMetadata: Record<string, unknown> = {}, updatedAt = Date.now()) {

@@ -26,10 +26,14 @@ import type * as lib_lastAdmin from "../lib/lastAdmin.js";
 import type * as lib_pagination from "../lib/pagination.js";
 import type * as lib_permissions from "../lib/permissions.js";
 import type * as lib_postStats from "../lib/postStats.js";
+import type * as lib_posts from "../lib/posts.js";
 import type * as lib_rateLimit from "../lib/rateLimit.js";
+import type * as lib_reconcile from "../lib/reconcile.js";
+import type * as lib_userSync from "../lib/userSync.js";
 import type * as lib_validators from "../lib/validators.js";
 import type * as lib_viewer from "../lib/viewer.js";
 import type * as posts from "../posts.js";
+import type * as reconcile from "../reconcile.js";
 import type * as users from "../users.js";
 
 /**
@@ -54,10 +58,14 @@ declare const fullApi: ApiFromModules<{
   "lib/pagination": typeof lib_pagination;
   "lib/permissions": typeof lib_permissions;
   "lib/postStats": typeof lib_postStats;
+  "lib/posts": typeof lib_posts;
   "lib/rateLimit": typeof lib_rateLimit;
+  "lib/reconcile": typeof lib_reconcile;
+  "lib/userSync": typeof lib_userSync;
   "lib/validators": typeof lib_validators;
   "lib/viewer": typeof lib_viewer;
   posts: typeof posts;
+  reconcile: typeof reconcile;
   users: typeof users;
 }>;
 export declare const api: FilterApi<

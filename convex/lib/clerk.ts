@@ -13,6 +13,16 @@ function clerk() {
   return createClerkClient({ secretKey, apiUrl: env.CLERK_API_URL || undefined });
 }
 
+/** Clerk's errors as ours: 404 is NOT_FOUND, any other failure UPSTREAM_ERROR (nothing changed here). */
+function upstreamFailure(error: unknown): never {
+  if (isClerkAPIResponseError(error) && error.status === 404) fail("NOT_FOUND", "No such user in Clerk");
+  if (isClerkAPIResponseError(error)) {
+    fail("UPSTREAM_ERROR", `Clerk refused the request (HTTP ${error.status})`, { status: error.status });
+  }
+  if (error instanceof Error && "data" in error) throw error; // our own ConvexError
+  fail("UPSTREAM_ERROR", "Clerk could not be reached; nothing was changed");
+}
+
 /**
  * Merges `patch` into the user's public metadata. Clerk then sends user.updated, and the
  * webhook, not this call, changes the users row: Clerk stays the single writer of privileges.
@@ -21,11 +31,37 @@ export async function updatePublicMetadata(clerkId: string, patch: Record<string
   try {
     await clerk().users.updateUserMetadata(clerkId, { publicMetadata: patch });
   } catch (error) {
-    if (isClerkAPIResponseError(error) && error.status === 404) fail("NOT_FOUND", "No such user in Clerk");
-    if (isClerkAPIResponseError(error)) {
-      fail("UPSTREAM_ERROR", `Clerk refused the change (HTTP ${error.status})`, { status: error.status });
-    }
-    if (error instanceof Error && "data" in error) throw error; // our own ConvexError
-    fail("UPSTREAM_ERROR", "Clerk could not be reached; nothing was changed");
+    upstreamFailure(error);
+  }
+}
+
+/** Clerk's page size limit for GET /v1/users. */
+export const CLERK_USER_PAGE = 500;
+
+/**
+ * One page of Clerk's users as Clerk's JSON (the shape webhooks carry), oldest first: users
+ * created while paging append at the end instead of shifting the pages already read.
+ */
+export async function clerkUserPage(offset: number): Promise<unknown[]> {
+  try {
+    const { data } = await clerk().users.getUserList({
+      limit: CLERK_USER_PAGE,
+      offset,
+      orderBy: "+created_at",
+    });
+    return data.map((user) => user.raw);
+  } catch (error) {
+    upstreamFailure(error);
+  }
+}
+
+/** Whether Clerk still has this user (asked one by one before anything is deleted). */
+export async function clerkUserExists(clerkId: string): Promise<boolean> {
+  try {
+    await clerk().users.getUser(clerkId);
+    return true;
+  } catch (error) {
+    if (isClerkAPIResponseError(error) && error.status === 404) return false;
+    upstreamFailure(error);
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * Writes Clerk's view of a user into the users row: the one path for webhooks and for
+ * reconciliation, so both keep Clerk's order (strictly newer `updated_at` only) and both
+ * respect tombstones that nothing revives.
+ */
+import type { MutationCtx } from "../_generated/server";
+import { profileFrom, type ClerkUserJson } from "./clerkEvents";
+import { settleDemotions } from "./lastAdmin";
+import { parsePlan, parseRole } from "./permissions";
+import { deletePostsByAuthor } from "./posts";
+import { userByClerkId } from "./viewer";
+
+export type SyncOutcome = "applied" | "stale" | "tombstoned" | "deleted";
+
+export async function applyClerkUser(
+  ctx: MutationCtx,
+  clerkId: string,
+  user: ClerkUserJson,
+): Promise<SyncOutcome> {
+  const row = await userByClerkId(ctx, clerkId);
+  if (row?.deletedAt !== undefined) return "tombstoned";
+  // Strictly newer only: a redelivered or reordered older event must not roll the row back.
+  if (row?.synced && user.updated_at <= row.clerkUpdatedAt) return "stale";
+  const fields = {
+    ...profileFrom(user),
+    role: parseRole(user.public_metadata?.["role"]),
+    plan: parsePlan(user.public_metadata?.["plan"]),
+    clerkUpdatedAt: user.updated_at,
+    synced: true,
+  };
+  if (row) await ctx.db.patch("users", row._id, fields);
+  else await ctx.db.insert("users", { clerkId, ...fields });
+  await settleDemotions(ctx, clerkId, fields.role, user.updated_at);
+  return "applied";
+}
+
+/** Deletion is terminal whatever its order: tombstone the row (or create one) and drop the posts. */
+export async function tombstoneUser(ctx: MutationCtx, clerkId: string): Promise<SyncOutcome> {
+  const row = await userByClerkId(ctx, clerkId);
+  if (row?.deletedAt !== undefined) return "stale";
+  const deletedAt = Date.now();
+  if (row) {
+    // Keep only what the tombstone needs: the id (so nothing revives it) and when it died.
+    await ctx.db.patch("users", row._id, {
+      deletedAt,
+      email: "",
+      name: "",
+      imageUrl: "",
+      role: "user",
+      plan: "free_user",
+    });
+  } else {
+    await ctx.db.insert("users", {
+      clerkId,
+      email: "",
+      name: "",
+      imageUrl: "",
+      role: "user",
+      plan: "free_user",
+      clerkUpdatedAt: 0,
+      synced: true,
+      deletedAt,
+    });
+  }
+  await deletePostsByAuthor(ctx, clerkId);
+  await settleDemotions(ctx, clerkId, null, deletedAt);
+  const bucket = await ctx.db
+    .query("rateLimits")
+    .withIndex("by_key", (q) => q.eq("key", clerkId))
+    .unique();
+  if (bucket) await ctx.db.delete("rateLimits", bucket._id);
+  return "deleted";
+}
