@@ -24,6 +24,28 @@ export default defineConfig({
         },
       },
       {
+        // Attacks on the running stack (npm run test:security; not part of npm test).
+        test: {
+          name: "security",
+          include: ["security/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // Faults, chaos and load against the running stack (npm run test:reliability).
+        test: {
+          name: "reliability",
+          include: ["reliability/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // The SPA in Debian's Chromium against `local/start.ts` (npm run test:e2e; not part of npm test).
         test: {
           name: "e2e",
