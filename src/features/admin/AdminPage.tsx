@@ -1,4 +1,5 @@
 import { useAction, usePaginatedQuery } from "convex/react";
+import { useState } from "react";
 import { api } from "../../../convex/_generated/api";
 import { canSetRole, type Plan, type Role } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
@@ -12,6 +13,8 @@ export default function AdminPage() {
   const audit = usePaginatedQuery(api.admin.auditLog, {}, { initialNumItems: 20 });
   const setRole = useAction(api.admin.setRole);
   const setPlan = useAction(api.admin.setPlan);
+  const reconcile = useAction(api.admin.reconcileUsers);
+  const [reconciled, setReconciled] = useState<string | null>(null);
   const { run, error, pending } = useServerCall();
   if (!viewer) return null;
   // Audit entries store Clerk ids; show the email of users on the loaded page where we know it.
@@ -20,7 +23,29 @@ export default function AdminPage() {
   return (
     <div className="stack">
       <section aria-label="Users">
-        <h2>Users</h2>
+        <div className="row">
+          <h2>Users</h2>
+          {/* Webhooks can be late or lost; this compares with Clerk now (a daily job does too). */}
+          <button
+            type="button"
+            disabled={pending}
+            onClick={() =>
+              void run(async () => {
+                const s = await reconcile({});
+                setReconciled(
+                  `Compared ${s.clerkUsers} Clerk users: ${s.created} added, ${s.updated} updated, ${s.deleted} removed.`,
+                );
+              })
+            }
+          >
+            Sync with Clerk
+          </button>
+        </div>
+        {reconciled && (
+          <p role="status" className="muted">
+            {reconciled}
+          </p>
+        )}
         <FormError message={error} />
         <table>
           <thead>
