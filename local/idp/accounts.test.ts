@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "./client.ts";
 import { SEED_PASSWORD, SEEDED_ACCOUNTS } from "./config.ts";
-import { startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
+import { memoryLogger, startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
 
 async function rejection(promise: Promise<unknown>): Promise<IdpRequestError> {
   try {
@@ -199,6 +199,180 @@ describe("seeding", () => {
       await expect(startTestIdp()).rejects.toThrow(/development only/);
     } finally {
       process.env.NODE_ENV = previous;
+    }
+  });
+});
+
+describe("brute-force protection", () => {
+  interface Answer {
+    status: number;
+    retryAfter: string | null;
+    code: string | undefined;
+    longMessage: string | undefined;
+    meta: Record<string, unknown> | undefined;
+  }
+
+  async function attempt(url: string, email: string, password: string, origin?: string): Promise<Answer> {
+    const headers: Record<string, string> = { "Content-Type": "application/json" };
+    if (origin) headers["Origin"] = origin;
+    const response = await fetch(`${url}/v1/dev/sign_in`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ email, password }),
+    });
+    const body = (await response.json()) as {
+      errors?: Array<{ code: string; long_message: string; meta: Record<string, unknown> }>;
+    };
+    const error = body.errors?.[0];
+    return {
+      status: response.status,
+      retryAfter: response.headers.get("retry-after"),
+      code: error?.code,
+      longMessage: error?.long_message,
+      meta: error?.meta,
+    };
+  }
+
+  /** An IdP whose clock only moves when the test says so. */
+  async function idpOnClock(options: Parameters<typeof startTestIdp>[0] = {}) {
+    const clock = { t: Date.now() };
+    const logger = memoryLogger();
+    const idp = await startTestIdp({ now: () => clock.t, logger, ...options });
+    await idpClient(idp.url).signUp({ email: "victim@example.test", password: "right-password" });
+    return { idp, clock, logger };
+  }
+
+  it("refuses the right password after 40 wrong ones with 429 user_locked and Retry-After (default limits)", async () => {
+    const { idp } = await idpOnClock();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        statuses.push((await attempt(idp.url, "victim@example.test", `guess-${i}`)).status);
+      }
+      expect(statuses).toEqual([...Array<number>(5).fill(401), ...Array<number>(35).fill(429)]);
+      const right = await attempt(idp.url, "victim@example.test", "right-password", "http://127.0.0.1:5173");
+      expect(right).toEqual({
+        status: 429,
+        retryAfter: "1",
+        code: "user_locked",
+        longMessage: "Too many failed sign-in attempts for this account. Try again in 1 second.",
+        meta: { lockout_expires_in_seconds: 1 },
+      });
+    } finally {
+      await idp.dispose();
+    }
+  });
+
+  it("answers a refusal with CORS, so the SPA can read the message", async () => {
+    const { idp } = await idpOnClock({ signInLimits: { backoffAfterFailures: 1 } });
+    try {
+      await attempt(idp.url, "victim@example.test", "wrong");
+      const response = await fetch(`${idp.url}/v1/dev/sign_in`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Origin: "http://127.0.0.1:5173" },
+        body: JSON.stringify({ email: "victim@example.test", password: "right-password" }),
+      });
+      expect(response.status).toBe(429);
+      expect(response.headers.get("access-control-allow-origin")).toBe("http://127.0.0.1:5173");
+      expect(response.headers.get("content-type")).toBe("application/json");
+      expect(response.headers.get("cache-control")).toBe("no-store");
+    } finally {
+      await idp.dispose();
+    }
+  });
+
+  it("backs off, locks, logs the lockout, and lets the right password in once the lock has passed", async () => {
+    const { idp, clock, logger } = await idpOnClock({
+      signInLimits: { backoffAfterFailures: 3, lockoutAfterFailures: 5, lockoutMs: 10 * 60_000 },
+    });
+    try {
+      const wrong = () => attempt(idp.url, "victim@example.test", "wrong-password");
+      const right = () => attempt(idp.url, "Victim@Example.test", "right-password");
+      for (let i = 0; i < 3; i++) expect((await wrong()).status).toBe(401);
+      expect(await right()).toMatchObject({ status: 429, code: "user_locked", retryAfter: "1" });
+      clock.t += 1_000;
+      expect((await wrong()).status).toBe(401); // the 4th failure: the next wait is 2 s
+      clock.t += 1_000;
+      expect(await right()).toMatchObject({ status: 429, retryAfter: "1" });
+      clock.t += 1_000;
+      expect((await wrong()).status).toBe(401); // the 5th: locked for 10 minutes
+      expect(await right()).toEqual({
+        status: 429,
+        retryAfter: "600",
+        code: "user_locked",
+        longMessage:
+          "This account is locked after too many failed sign-in attempts. Try again in 10 minutes.",
+        meta: { lockout_expires_in_seconds: 600 },
+      });
+      expect(logger.lines.filter((l) => l.includes("locked"))).toEqual([
+        '[idp] sign-in for "victim@example.test" locked for 10 minutes after 5 failed attempts (client loopback)',
+      ]);
+      clock.t += 10 * 60_000 - 1_000;
+      expect(await right()).toMatchObject({ status: 429, retryAfter: "1" });
+      clock.t += 1_000;
+      const { sessionId } = await idpClient(idp.url).signIn("victim@example.test", "right-password");
+      expect(logger.lines.join("\n")).not.toMatch(/right-password|wrong-password|sess_/);
+      expect(sessionId).toMatch(/^sess_/);
+      // The success cleared the count: two more failures are plain 401s again.
+      expect([(await wrong()).status, (await wrong()).status]).toEqual([401, 401]);
+    } finally {
+      await idp.dispose();
+    }
+  });
+
+  it("limits each client across many emails, existing or not, with 429 too_many_requests", async () => {
+    const { idp, clock } = await idpOnClock({ signInLimits: { clientBurst: 4, clientRefillMs: 60_000 } });
+    try {
+      const client = idpClient(idp.url);
+      for (let i = 0; i < 10; i++) await client.signIn("victim@example.test", "right-password"); // free
+      const emails = ["victim@example.test", "nobody1@example.test", "nobody2@example.test", "x@y.test"];
+      for (const email of emails) expect((await attempt(idp.url, email, "wrong")).status).toBe(401);
+      for (const email of ["fresh@example.test", "victim@example.test"]) {
+        expect(
+          await attempt(idp.url, email, email === "fresh@example.test" ? "wrong" : "right-password"),
+        ).toEqual({
+          status: 429,
+          retryAfter: "60",
+          code: "too_many_requests",
+          longMessage: "Too many failed sign-in attempts from this client. Try again in 60 seconds.",
+          meta: {},
+        });
+      }
+      clock.t += 60_000;
+      expect((await attempt(idp.url, "victim@example.test", "right-password")).status).toBe(200);
+    } finally {
+      await idp.dispose();
+    }
+  });
+
+  it("throttles an unknown email exactly like an existing one, so answers do not reveal accounts", async () => {
+    const { idp, clock } = await idpOnClock({
+      signInLimits: { backoffAfterFailures: 2, lockoutAfterFailures: 4 },
+    });
+    try {
+      const run = async (email: string) => {
+        const answers: Answer[] = [];
+        for (let i = 0; i < 6; i++) {
+          answers.push(await attempt(idp.url, email, "wrong-password"));
+          clock.t += 1_000;
+        }
+        return answers;
+      };
+      const existing = await run("victim@example.test");
+      const unknown = await run("nobody@example.test");
+      expect(unknown).toEqual(existing);
+      // 1 s apart: two failures, a third once the 1 s backoff is over, a refusal during the 2 s one,
+      // the fourth failure (the lockout), then the lockout's refusal.
+      expect(existing.map((a) => [a.status, a.code, a.retryAfter])).toEqual([
+        [401, "form_password_incorrect", null],
+        [401, "form_password_incorrect", null],
+        [401, "form_password_incorrect", null],
+        [429, "user_locked", "1"],
+        [401, "form_password_incorrect", null],
+        [429, "user_locked", "3599"],
+      ]);
+    } finally {
+      await idp.dispose();
     }
   });
 });

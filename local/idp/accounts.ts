@@ -3,6 +3,7 @@ import type { SigningKey } from "./keys.ts";
 import { deepMerge, type Metadata } from "./metadata.ts";
 import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
 import type { IdpState, Session, Store } from "./store.ts";
+import { SignInThrottle, type Refusal, type SignInLimits } from "./throttle.ts";
 import { mintSessionToken } from "./tokens.ts";
 import {
   changed,
@@ -14,6 +15,7 @@ import {
   type NewUser,
   type UserJson,
 } from "./users.ts";
+import type { Logger } from "./webhooks/delivery.ts";
 import { userEventMessage, type UserEvent } from "./webhooks/events.ts";
 
 const SESSION_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
@@ -26,6 +28,10 @@ export interface AccountsOptions {
   tokenLifetimeSeconds: number;
   /** False when no webhook URL is configured: then nothing would ever drain the outbox. */
   webhooksEnabled: () => boolean;
+  /** Brute-force limits on sign-in; unset fields take DEFAULT_SIGN_IN_LIMITS. */
+  signInLimits?: Partial<SignInLimits>;
+  /** Where lockouts are reported. Default console. */
+  logger?: Logger;
 }
 
 export interface SignedIn {
@@ -34,6 +40,12 @@ export interface SignedIn {
   token: string;
 }
 
+/** A sign-in either starts a session, fails on the credentials, or is refused before they are checked. */
+export type SignInOutcome =
+  | { outcome: "signed_in"; signedIn: SignedIn }
+  | { outcome: "bad_credentials" }
+  | { outcome: "throttled"; refusal: Refusal };
+
 export type MetadataPatch = Partial<Record<MetadataField, Metadata | null>>;
 
 /**
@@ -41,8 +53,12 @@ export type MetadataPatch = Partial<Record<MetadataField, Metadata | null>>;
  * change of a user goes through `store.commit` together with its webhook message.
  */
 export class Accounts {
+  /** Failed sign-ins per email and per client; in memory only, so a restart forgets them. */
+  readonly throttle: SignInThrottle;
+
   constructor(private readonly options: AccountsOptions) {
     void decoyHash(); // computed now, so the first sign-in with an unknown email is not the slow one
+    this.throttle = new SignInThrottle(options.signInLimits, options.now, options.logger ?? console);
   }
 
   private get state(): IdpState {
@@ -86,14 +102,34 @@ export class Accounts {
     return user && this.startSession(user, origin);
   }
 
-  /** Undefined for an unknown email and for a wrong password alike, after the same scrypt cost. */
-  async signIn(email: string, password: string, origin: string | undefined): Promise<SignedIn | undefined> {
-    const user = this.findByEmail(email);
-    const stored = user && this.state.passwords.get(user.id);
-    const ok = await verifyPassword(password, stored ?? (await decoyHash()));
-    // The user may have been deleted while scrypt ran.
-    if (!ok || !user || !this.state.users.has(user.id)) return undefined;
-    return this.startSession(user, origin);
+  /**
+   * Checks the attempt against the brute-force limits first: a refused attempt never reaches the
+   * password check, so during a lockout the right password is refused too. An unknown email and
+   * a wrong password fail alike, after the same scrypt cost, and count against the same limits.
+   * `client` is who is asking (`clientKey(remoteAddress)`); a success clears the email's failures.
+   */
+  async signIn(
+    email: string,
+    password: string,
+    origin: string | undefined,
+    client: string,
+  ): Promise<SignInOutcome> {
+    const admission = this.throttle.admit(email, client);
+    if (!admission.admitted) return { outcome: "throttled", refusal: admission.refusal };
+    const { attempt } = admission;
+    let signedIn: SignedIn | undefined;
+    try {
+      const user = this.findByEmail(email);
+      const stored = user && this.state.passwords.get(user.id);
+      const ok = await verifyPassword(password, stored ?? (await decoyHash()));
+      // The user may have been deleted while scrypt ran.
+      if (ok && user && this.state.users.has(user.id)) signedIn = await this.startSession(user, origin);
+    } finally {
+      // An error (a failed state write) settles the attempt as a failure: it was no sign-in.
+      if (signedIn) attempt.succeeded();
+      else attempt.failed();
+    }
+    return signedIn ? { outcome: "signed_in", signedIn } : { outcome: "bad_credentials" };
   }
 
   /** A fresh token for a live session; undefined once it has ended, expired or its user is gone. */

@@ -26,6 +26,8 @@ export const notFound = (what = "resource") =>
 export interface JsonResult {
   status: number;
   body: unknown;
+  /** Extra headers, e.g. `Retry-After` on a 429. */
+  headers?: Record<string, string>;
 }
 
 /** A non-JSON answer (the avatar SVG), sent with its own type and caching. */
@@ -57,6 +59,7 @@ export function send(res: ServerResponse, result: Result, headers: Record<string
   const text = JSON.stringify(result.body);
   res.writeHead(result.status, {
     ...headers,
+    ...result.headers,
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(text),
     "Cache-Control": "no-store",

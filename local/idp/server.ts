@@ -24,6 +24,7 @@ import type { Route } from "./routes/route.ts";
 import { wellKnownRoutes } from "./routes/wellKnown.ts";
 import { seedAccounts } from "./seed.ts";
 import { Store } from "./store.ts";
+import { resolveSignInLimits, type SignInLimits } from "./throttle.ts";
 import { WebhookSender, type DeliveryStats, type Logger } from "./webhooks/delivery.ts";
 import { createSigner } from "./webhooks/sign.ts";
 
@@ -52,8 +53,10 @@ export interface IdpOptions {
   maxAttempts?: number;
   /** How long one delivery attempt may take. Default 15 s. */
   deliveryTimeoutMs?: number;
-  /** Where delivery failures are reported. Default console. */
+  /** Where delivery failures and sign-in lockouts are reported. Default console. */
   logger?: Logger;
+  /** Brute-force limits on sign-in (per email and per client); unset fields take DEFAULT_SIGN_IN_LIMITS. */
+  signInLimits?: Partial<SignInLimits>;
 }
 
 export interface Idp {
@@ -95,6 +98,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     throw new Error(`tokenLifetimeSeconds must be an integer above 2, got ${tokenLifetimeSeconds}`);
   }
   const now = options.now ?? Date.now;
+  const signInLimits = resolveSignInLimits(options.signInLimits); // a bad limit fails here, before listening
   const sign = createSigner(webhookSecret); // a malformed secret fails here, before anything touches disk
 
   if (options.reset) wipe(dataDir);
@@ -123,6 +127,8 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     now,
     tokenLifetimeSeconds,
     webhooksEnabled: () => sender.enabled,
+    signInLimits,
+    logger: options.logger ?? console,
   });
   routes = [
     ...wellKnownRoutes(url, key),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Accounts } from "../accounts.ts";
 import { HttpError, ok, parseInput, readJson } from "../http.ts";
+import { clientKey, refusalResult } from "../throttle.ts";
 import type { Route } from "./route.ts";
 
 const email = z.string().trim().toLowerCase().pipe(z.email().max(254));
@@ -53,9 +54,11 @@ export function devApiRoutes(accounts: Accounts): Route[] {
       access: "browser",
       handle: async ({ req, origin }) => {
         const body = parseInput(signInBody, await readJson(req));
-        const signedIn = await accounts.signIn(body.email, body.password, origin);
-        if (!signedIn) throw badCredentials();
-        return ok(signedIn);
+        const client = clientKey(req.socket.remoteAddress);
+        const result = await accounts.signIn(body.email, body.password, origin, client);
+        if (result.outcome === "throttled") return refusalResult(result.refusal); // 429, Retry-After
+        if (result.outcome === "bad_credentials") throw badCredentials();
+        return ok(result.signedIn);
       },
     },
     {

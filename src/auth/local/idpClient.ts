@@ -1,4 +1,5 @@
 import { env } from "../../lib/env";
+import { idpErrorMessage } from "./idpErrors";
 
 /** The local identity provider's browser endpoints (a stand-in for Clerk's Frontend API). */
 export type LocalSession = { userId: string; sessionId: string; token: string };
@@ -18,9 +19,8 @@ async function post<T>(path: string, body: unknown = {}): Promise<T> {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
   });
-  const data = (await response.json().catch(() => ({}))) as { error?: string; message?: string };
-  if (!response.ok)
-    throw new IdpError(response.status, data.message ?? data.error ?? `HTTP ${response.status}`);
+  const data = (await response.json().catch(() => ({}))) as unknown;
+  if (!response.ok) throw new IdpError(response.status, idpErrorMessage(response.status, data));
   return data as T;
 }
 
