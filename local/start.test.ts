@@ -9,16 +9,18 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, expect, test } from "vitest";
 import { assertPortFree } from "./ports.ts";
+import { inRootSpellings, outsideSpellings, probe, variants } from "./servedProbe.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ports = { LOCAL_CONVEX_PORT: 7310, LOCAL_CONVEX_SITE_PORT: 7311, LOCAL_IDP_PORT: 7312, PORT: 7173 };
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-start-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function startStack() {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_DATA_DIR: dataDir };
+function startStack(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []) {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_DATA_DIR: dataDir, ...extraEnv };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
-  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
+  for (const [k, v] of Object.entries(extraEnv)) if (v === undefined) delete env[k];
+  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts", ...args], {
     cwd: root,
     env,
     stdio: "pipe",
@@ -53,6 +55,55 @@ test("starts wired and seeded, and one SIGINT stops the IdP, the backend and Vit
   expect(await stack.exited).toBe(0);
   for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
 }, 90_000);
+
+/** Substrings of a file that must never appear in a response: its long runs of token characters. */
+function secretsOf(file: string): string[] {
+  return [...fs.readFileSync(file, "utf8").matchAll(/[A-Za-z0-9_\-+/=$.]{24,}/g)].map((m) => m[0]);
+}
+
+test("keeps its data outside the project by default, says where, and the SPA's server serves none of it", async () => {
+  const stateHome = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-state-"));
+  const stack = startStack({ LOCAL_DATA_DIR: undefined, XDG_STATE_HOME: stateHome });
+  try {
+    await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+    const where = /Data lives in (.+)/.exec(stack.output())?.[1]?.trim();
+    expect(where).toBeDefined();
+    const data = where!;
+    expect(data.startsWith(path.join(stateHome, "gatehouse") + path.sep)).toBe(true);
+    expect(path.relative(root, data).startsWith("..")).toBe(true);
+
+    const files = ["idp/signing-key.json", "idp/state.json", "backend/snapshot.json"]
+      .map((rel) => path.join(data, rel))
+      .filter((file) => fs.existsSync(file));
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    const key = JSON.parse(fs.readFileSync(path.join(data, "idp/signing-key.json"), "utf8")) as {
+      privateJwk: { d: string };
+    };
+    const secrets = [key.privateJwk.d, ...files.flatMap(secretsOf)];
+    const urls = [
+      ...files.flatMap((file) => variants(outsideSpellings(file, root))),
+      ...variants(inRootSpellings(".local/idp/signing-key.json", root)),
+    ];
+    const { leaks, notDenied } = await probe(ports.PORT, urls, secrets);
+    expect(leaks).toEqual([]);
+    expect(notDenied).toEqual([]);
+    // The SPA itself is still served.
+    expect((await fetch(`http://127.0.0.1:${ports.PORT}/src/main.tsx`)).status).toBe(200);
+  } finally {
+    stack.child.kill("SIGINT");
+    await stack.exited;
+    fs.rmSync(stateHome, { recursive: true, force: true });
+  }
+}, 120_000);
+
+test("refuses a data dir the SPA's server would serve", async () => {
+  const stack = startStack({ LOCAL_DATA_DIR: path.join(root, "public", "data") });
+  expect(await stack.exited).toBe(1);
+  expect(stack.output().trim()).toMatch(
+    /^LOCAL_DATA_DIR=.*public.* is inside public\/, which the dev server serves/,
+  );
+  expect(fs.existsSync(path.join(root, "public", "data"))).toBe(false);
+}, 30_000);
 
 test("a taken port is refused with one line naming its variable", async () => {
   const blocker = net.createServer();

@@ -2,11 +2,18 @@
  * `npm start`: the whole app offline on 127.0.0.1 — the Clerk-shaped identity provider,
  * the Convex-compatible backend running the real convex/ functions, and the Vite SPA —
  * wired together, seeded through the IdP (so the users table fills from real webhooks),
- * and stopped together by one Ctrl-C.  `npm start -- --reset` wipes .local/ first.
+ * and stopped together by one Ctrl-C.  `npm start -- --reset` wipes the data dir first.
+ *
+ * The data dir (LOCAL_DATA_DIR, default outside the project: see local/dataDir.ts) holds the IdP's
+ * private signing key, password hashes, sessions and the backend's journal; nothing Vite serves.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
+import { dataDirProblem, resolveDataDir } from "./dataDir.ts";
 import {
   DEFAULT_SECRET_KEY,
   DEFAULT_WEBHOOK_SECRET,
@@ -17,7 +24,7 @@ import {
 import { startIdp, type Idp } from "./idp/server.ts";
 import { assertPortFree, waitForHttp } from "./ports.ts";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
+const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
 const startedAt = performance.now();
 
 function portFromEnv(name: string, fallback: number): number {
@@ -55,7 +62,12 @@ const urls = {
   spa: `http://127.0.0.1:${ports.spa}`,
 };
 /** Everything the stack keeps between runs; `--reset` wipes it. Tests point it at a temp dir. */
-const dataDir = process.env.LOCAL_DATA_DIR || `${root}.local`;
+const dataDir = resolveDataDir(root);
+const dataProblem = dataDirProblem(root, dataDir);
+if (dataProblem) {
+  console.error(dataProblem);
+  process.exit(1);
+}
 const secrets = {
   webhook: process.env.CLERK_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET,
   clerkKey: process.env.CLERK_SECRET_KEY || DEFAULT_SECRET_KEY,
@@ -101,25 +113,24 @@ async function main() {
     process.exit(1);
   }
 
+  if (reset) wipe(dataDir);
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
   // The backend first, so the IdP's seeding webhooks land at once instead of being retried.
-  backend = spawn(
-    process.execPath,
-    ["--import", "tsx", "local/backend/cli.ts", ...(reset ? ["--reset"] : [])],
-    {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        LOCAL_CONVEX_PORT: String(ports.backend),
-        LOCAL_CONVEX_SITE_PORT: String(ports.site),
-        LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
-        CLERK_JWT_ISSUER_DOMAIN: urls.idp,
-        CLERK_WEBHOOK_SECRET: secrets.webhook,
-        CLERK_SECRET_KEY: secrets.clerkKey,
-        CLERK_API_URL: urls.idp,
-      },
+  backend = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: {
+      ...process.env,
+      LOCAL_CONVEX_PORT: String(ports.backend),
+      LOCAL_CONVEX_SITE_PORT: String(ports.site),
+      LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
+      CLERK_JWT_ISSUER_DOMAIN: urls.idp,
+      CLERK_WEBHOOK_SECRET: secrets.webhook,
+      CLERK_SECRET_KEY: secrets.clerkKey,
+      CLERK_API_URL: urls.idp,
     },
-  );
+  });
   prefixLines(backend.stdout, "backend");
   prefixLines(backend.stderr, "backend");
   backend.once("exit", (code) => {
@@ -133,7 +144,6 @@ async function main() {
   idp = await startIdp({
     port: ports.idp,
     dataDir: `${dataDir}/idp`,
-    reset,
     seed: true,
     secretKey: secrets.clerkKey,
     webhookSecret: secrets.webhook,
@@ -145,6 +155,8 @@ async function main() {
   process.env.VITE_CONVEX_URL = urls.backend;
   process.env.VITE_LOCAL_IDP_URL = urls.idp;
   process.env.VITE_CLERK_PUBLISHABLE_KEY = "";
+  // vite.config.ts's guard denies the data dir in use (and the project's legacy .local/).
+  process.env.LOCAL_DATA_DIR = dataDir;
   vite = await createViteServer({
     root,
     configFile: `${root}/vite.config.ts`,
@@ -162,7 +174,27 @@ Gatehouse is running offline (ready in ${seconds} s):
 Seeded accounts (password ${SEED_PASSWORD}):
 ${SEEDED_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} role ${a.role}, plan ${a.plan}`).join("\n")}
 
-Ctrl-C stops everything. Data lives in .local/ (npm start -- --reset wipes it).`);
+Data lives in ${dataDir}
+  (LOCAL_DATA_DIR moves it; npm start -- --reset wipes it)${legacyDataNotice()}
+Ctrl-C stops everything.`);
+}
+
+/** --reset deletes a directory tree, so refuse the ones a typo could point at. */
+function wipe(dir: string): void {
+  if ([path.parse(dir).root, os.homedir()].includes(dir)) {
+    console.error(`Refusing to reset ${dir}: point LOCAL_DATA_DIR at a directory of its own.`);
+    process.exit(1);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** Data from before it moved out of the project; never served, but worth deleting. */
+function legacyDataNotice(): string {
+  const legacy = path.join(root, ".local");
+  const used = path.relative(legacy, dataDir);
+  if (used === "" || !used.startsWith("..")) return "";
+  if (!["idp", "backend"].some((d) => fs.existsSync(path.join(legacy, d)))) return "";
+  return `\n  Data of earlier runs is still in ${legacy} (unused now; delete it, or set LOCAL_DATA_DIR=.local to keep it).`;
 }
 
 main().catch((error) => {

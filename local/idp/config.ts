@@ -3,6 +3,8 @@
  * value: the secrets are public on purpose (they guard nothing but a loopback dev stack),
  * and the IdP refuses to start when NODE_ENV=production.
  */
+import path from "node:path";
+import { defaultDataDir } from "../dataDir.ts";
 
 export const DEFAULT_IDP_PORT = 3212;
 export const DEFAULT_SITE_PORT = 3211;
@@ -16,7 +18,8 @@ export const DEFAULT_SECRET_KEY = "sk_test_gatehouse_local";
  */
 export const DEFAULT_WEBHOOK_SECRET = "whsec_Z2F0ZWhvdXNlLWxvY2FsLWRldi13ZWJob29rLWtleSE=";
 
-export const DEFAULT_DATA_DIR = ".local/idp";
+/** The IdP's part of the default data dir (outside the project, like `npm start`'s; see local/dataDir.ts). */
+export const DEFAULT_DATA_DIR = path.join(defaultDataDir(path.resolve(import.meta.dirname, "../..")), "idp");
 export const DEFAULT_TOKEN_LIFETIME_SECONDS = 60;
 export const WEBHOOK_PATH = "/clerk-users-webhook";
 
