@@ -7,6 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { Webhook } from "svix";
 import { afterAll, expect, test } from "vitest";
 import { assertPortFree } from "./ports.ts";
 import { inRootSpellings, outsideSpellings, probe, variants } from "./servedProbe.ts";
@@ -104,6 +105,94 @@ test("refuses a data dir the SPA's server would serve", async () => {
   );
   expect(fs.existsSync(path.join(root, "public", "data"))).toBe(false);
 }, 30_000);
+
+/** Status of a svix-signed `user.deleted` posted to the backend's webhook endpoint. */
+async function postWebhook(secret: string): Promise<number> {
+  const body = JSON.stringify({
+    data: { object: "user", id: `user_probe_${Date.now()}`, deleted: true },
+    object: "event",
+    type: "user.deleted",
+    timestamp: Date.now(),
+    instance_id: "ins_probe",
+  });
+  const id = `msg_probe_${Math.random().toString(36).slice(2)}`;
+  const at = new Date();
+  const response = await fetch(`http://127.0.0.1:${ports.LOCAL_CONVEX_SITE_PORT}/clerk-users-webhook`, {
+    method: "POST",
+    body,
+    headers: {
+      "content-type": "application/json",
+      "svix-id": id,
+      "svix-timestamp": String(Math.floor(at.getTime() / 1000)),
+      "svix-signature": new Webhook(secret).sign(id, at, body),
+    },
+  });
+  return response.status;
+}
+
+/** Status of the IdP's Backend API for a Bearer key. */
+async function backendApi(key: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}/v1/users`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return response.status;
+}
+
+async function runUntilReady(env: NodeJS.ProcessEnv, check: (output: string) => Promise<void>) {
+  const stack = startStack(env);
+  try {
+    await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+    await check(stack.output());
+  } finally {
+    stack.child.kill("SIGINT");
+    await stack.exited;
+  }
+}
+
+test("dev secrets are the data dir's own, random, shown, kept across restarts, and yield to the environment", async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-secrets-"));
+  const stranger = `whsec_${Buffer.alloc(32, 1).toString("base64")}`;
+  try {
+    const file = path.join(own, "idp", "secrets.json");
+    let stored = { webhookSecret: "", secretKey: "" };
+    await runUntilReady({ LOCAL_DATA_DIR: own }, async (out) => {
+      stored = JSON.parse(fs.readFileSync(file, "utf8")) as typeof stored;
+      expect(stored.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(stored.secretKey).toMatch(/^sk_test_/);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(own).mode & 0o777).toBe(0o700);
+      expect(out).toContain(`CLERK_WEBHOOK_SECRET  ${stored.webhookSecret}`);
+      expect(out).toContain(file);
+      // The backend verifies with the same secret the IdP signs with, and nothing else.
+      expect(await postWebhook(stored.webhookSecret)).toBe(200);
+      expect(await postWebhook(stranger)).not.toBe(200);
+      expect(await backendApi(stored.secretKey)).toBe(200);
+    });
+    await runUntilReady({ LOCAL_DATA_DIR: own }, async (out) => {
+      expect(out).toContain(`CLERK_WEBHOOK_SECRET  ${stored.webhookSecret}`);
+      expect(await postWebhook(stored.webhookSecret)).toBe(200);
+    });
+    const fromEnv = {
+      webhookSecret: `whsec_${Buffer.alloc(32, 2).toString("base64")}`,
+      secretKey: "sk_test_env",
+    };
+    const env = {
+      LOCAL_DATA_DIR: own,
+      CLERK_WEBHOOK_SECRET: fromEnv.webhookSecret,
+      CLERK_SECRET_KEY: fromEnv.secretKey,
+    };
+    await runUntilReady(env, async (out) => {
+      expect(out).toContain("CLERK_WEBHOOK_SECRET  (from the environment)");
+      expect(out).not.toContain(fromEnv.webhookSecret);
+      expect(await postWebhook(fromEnv.webhookSecret)).toBe(200);
+      expect(await postWebhook(stored.webhookSecret)).not.toBe(200);
+      expect(await backendApi(fromEnv.secretKey)).toBe(200);
+      expect(await backendApi(stored.secretKey)).toBe(401);
+    });
+  } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+}, 120_000);
 
 test("a taken port is refused with one line naming its variable", async () => {
   const blocker = net.createServer();

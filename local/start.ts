@@ -14,14 +14,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
 import { dataDirProblem, resolveDataDir } from "./dataDir.ts";
-import {
-  DEFAULT_SECRET_KEY,
-  DEFAULT_WEBHOOK_SECRET,
-  SEED_PASSWORD,
-  SEEDED_ACCOUNTS,
-  webhookUrlForSitePort,
-} from "./idp/config.ts";
+import { SEED_PASSWORD, SEEDED_ACCOUNTS, webhookUrlForSitePort } from "./idp/config.ts";
+import { loadOrCreateDevSecrets } from "./idp/secrets.ts";
 import { startIdp, type Idp } from "./idp/server.ts";
+import { createSigner } from "./idp/webhooks/sign.ts";
 import { assertPortFree, waitForHttp } from "./ports.ts";
 
 const root = path.resolve(fileURLToPath(new URL("..", import.meta.url)));
@@ -68,10 +64,6 @@ if (dataProblem) {
   console.error(dataProblem);
   process.exit(1);
 }
-const secrets = {
-  webhook: process.env.CLERK_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET,
-  clerkKey: process.env.CLERK_SECRET_KEY || DEFAULT_SECRET_KEY,
-};
 
 let idp: Idp | undefined;
 let backend: ChildProcess | undefined;
@@ -115,6 +107,8 @@ async function main() {
 
   if (reset) wipe(dataDir);
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dataDir, 0o700);
+  const secrets = devSecrets();
 
   // The backend first, so the IdP's seeding webhooks land at once instead of being retried.
   backend = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts"], {
@@ -176,7 +170,35 @@ ${SEEDED_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} role ${a.role}, plan ${a.p
 
 Data lives in ${dataDir}
   (LOCAL_DATA_DIR moves it; npm start -- --reset wipes it)${legacyDataNotice()}
+Dev secrets, shared by the IdP and the backend (${secrets.where}):
+  CLERK_WEBHOOK_SECRET  ${secrets.webhookFromEnv ? "(from the environment)" : secrets.webhook}
+  CLERK_SECRET_KEY      ${secrets.clerkKeyFromEnv ? "(from the environment)" : "in the file above"}
+
 Ctrl-C stops everything.`);
+}
+
+/**
+ * The webhook secret and Backend API key: CLERK_WEBHOOK_SECRET / CLERK_SECRET_KEY when set, else
+ * the data dir's own, random on first start (local/idp/secrets.ts, the file the IdP itself uses).
+ */
+function devSecrets() {
+  const stored = loadOrCreateDevSecrets(path.join(dataDir, "idp"));
+  const webhookFromEnv = Boolean(process.env.CLERK_WEBHOOK_SECRET);
+  const clerkKeyFromEnv = Boolean(process.env.CLERK_SECRET_KEY);
+  const webhook = process.env.CLERK_WEBHOOK_SECRET || stored.webhookSecret;
+  try {
+    createSigner(webhook);
+  } catch {
+    console.error("CLERK_WEBHOOK_SECRET must be a svix signing secret: whsec_ followed by base64.");
+    process.exit(1);
+  }
+  return {
+    webhook,
+    clerkKey: process.env.CLERK_SECRET_KEY || stored.secretKey,
+    webhookFromEnv,
+    clerkKeyFromEnv,
+    where: webhookFromEnv && clerkKeyFromEnv ? "from the environment" : stored.file,
+  };
 }
 
 /** --reset deletes a directory tree, so refuse the ones a typo could point at. */

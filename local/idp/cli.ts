@@ -1,6 +1,6 @@
 /**
  * `npx tsx local/idp/cli.ts [--reset] [--seed]`: the local IdP on its own.
- * Env: LOCAL_IDP_PORT (3212), CLERK_SECRET_KEY, CLERK_WEBHOOK_SECRET (dev defaults in config.ts),
+ * Env: LOCAL_IDP_PORT (3212), CLERK_SECRET_KEY, CLERK_WEBHOOK_SECRET (default: the data dir's secrets.json),
  * LOCAL_CONVEX_SITE_PORT (3211) for the webhook target http://127.0.0.1:<port>/clerk-users-webhook.
  */
 import { DEFAULT_SITE_PORT, parsePort, webhookUrlForSitePort } from "./config.ts";
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   console.log(`Local IdP (Clerk stand-in) at ${idp.url}`);
   console.log(`  issuer / CLERK_JWT_ISSUER_DOMAIN / CLERK_API_URL: ${idp.url}`);
   console.log(`  webhooks -> ${idp.webhookUrl ?? "(none)"}; data in ${idp.dataDir}`);
+  console.log(`  CLERK_WEBHOOK_SECRET for the backend: ${idp.webhookSecret}`);
 
   const stop = () => {
     void idp.close().then(() => process.exit(0));

@@ -1,22 +1,12 @@
 /**
- * Defaults and environment for the local identity provider. Everything here is a dev-only
- * value: the secrets are public on purpose (they guard nothing but a loopback dev stack),
- * and the IdP refuses to start when NODE_ENV=production.
+ * Defaults and environment for the local identity provider. The IdP refuses to start when
+ * NODE_ENV=production. Its secrets are not here: they are random per data dir (secrets.ts).
  */
 import path from "node:path";
 import { defaultDataDir } from "../dataDir.ts";
 
 export const DEFAULT_IDP_PORT = 3212;
 export const DEFAULT_SITE_PORT = 3211;
-
-/** The Backend API key (`CLERK_SECRET_KEY`). Clerk's SDK only checks that one is present. */
-export const DEFAULT_SECRET_KEY = "sk_test_gatehouse_local";
-
-/**
- * The svix signing secret (`CLERK_WEBHOOK_SECRET`): `whsec_` + base64 of a 32-byte key,
- * here the ASCII text "gatehouse-local-dev-webhook-key!". The local backend must use the same value.
- */
-export const DEFAULT_WEBHOOK_SECRET = "whsec_Z2F0ZWhvdXNlLWxvY2FsLWRldi13ZWJob29rLWtleSE=";
 
 /** The IdP's part of the default data dir (outside the project, like `npm start`'s; see local/dataDir.ts). */
 export const DEFAULT_DATA_DIR = path.join(defaultDataDir(path.resolve(import.meta.dirname, "../..")), "idp");

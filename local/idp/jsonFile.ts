@@ -1,10 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname } from "node:path";
 
-/** Reads a JSON file; undefined when it does not exist, an error naming the file when it is corrupt. */
+/**
+ * Reads a JSON file; undefined when it does not exist, an error naming the file when it is corrupt.
+ * A file (0600) or directory (0700) that others may read is tightened first: data from an older
+ * version, or copied in, holds the private key and password hashes all the same.
+ */
 export function readJsonFile(path: string): unknown {
   if (!existsSync(path)) return undefined;
+  restrict(dirname(path), 0o700);
+  restrict(path, 0o600);
   try {
     return JSON.parse(readFileSync(path, "utf8")) as unknown;
   } catch (error) {
@@ -28,5 +43,13 @@ export function writeJsonFileAtomic(path: string, value: unknown): void {
   } catch (error) {
     rmSync(temp, { force: true });
     throw error;
+  }
+}
+
+function restrict(path: string, mode: number): void {
+  try {
+    if ((statSync(path).mode & 0o777) !== mode) chmodSync(path, mode);
+  } catch {
+    // Not ours to change (or a filesystem without modes): the file is still usable.
   }
 }

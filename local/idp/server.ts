@@ -10,9 +10,7 @@ import {
   DEFAULT_IDP_PORT,
   DEFAULT_MAX_ATTEMPTS,
   DEFAULT_RETRY_DELAYS_MS,
-  DEFAULT_SECRET_KEY,
   DEFAULT_TOKEN_LIFETIME_SECONDS,
-  DEFAULT_WEBHOOK_SECRET,
   parsePort,
 } from "./config.ts";
 import { dispatch } from "./dispatch.ts";
@@ -22,6 +20,7 @@ import { backendApiRoutes } from "./routes/backendApi.ts";
 import { devApiRoutes } from "./routes/devApi.ts";
 import type { Route } from "./routes/route.ts";
 import { wellKnownRoutes } from "./routes/wellKnown.ts";
+import { loadOrCreateDevSecrets } from "./secrets.ts";
 import { seedAccounts } from "./seed.ts";
 import { Store } from "./store.ts";
 import { resolveSignInLimits, type SignInLimits } from "./throttle.ts";
@@ -31,17 +30,17 @@ import { createSigner } from "./webhooks/sign.ts";
 export interface IdpOptions {
   /** 0 picks a free port. Default: LOCAL_IDP_PORT, else 3212. The host is always 127.0.0.1. */
   port?: number;
-  /** Keys, users, sessions and the webhook outbox. Default `.local/idp` (relative to the cwd). */
+  /** Keys, users, sessions, the webhook outbox and the dev secrets. Default DEFAULT_DATA_DIR (outside the project). */
   dataDir?: string;
   /** Wipe dataDir first. */
   reset?: boolean;
   /** Create the seeded accounts that are missing (each sends `user.created`). */
   seed?: boolean;
-  /** The Backend API key. Default: CLERK_SECRET_KEY, else DEFAULT_SECRET_KEY. */
+  /** The Backend API key. Default: CLERK_SECRET_KEY, else the data dir's own (`secrets.json`, random on first start). */
   secretKey?: string;
   /** Where `user.*` webhooks go; undefined records no events at all. */
   webhookUrl?: string;
-  /** svix signing secret (`whsec_…`). Default: CLERK_WEBHOOK_SECRET, else DEFAULT_WEBHOOK_SECRET. */
+  /** svix signing secret (`whsec_…`). Default: CLERK_WEBHOOK_SECRET, else the data dir's own (`secrets.json`). */
   webhookSecret?: string;
   /** Session token lifetime. Default 60, like Clerk. */
   tokenLifetimeSeconds?: number;
@@ -90,8 +89,8 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   const env = process.env;
   const port = options.port ?? parsePort(env.LOCAL_IDP_PORT, "LOCAL_IDP_PORT") ?? DEFAULT_IDP_PORT;
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR);
-  const secretKey = options.secretKey ?? (env.CLERK_SECRET_KEY || DEFAULT_SECRET_KEY);
-  const webhookSecret = options.webhookSecret ?? (env.CLERK_WEBHOOK_SECRET || DEFAULT_WEBHOOK_SECRET);
+  const givenSecretKey = options.secretKey ?? (env.CLERK_SECRET_KEY || undefined);
+  const givenWebhookSecret = options.webhookSecret ?? (env.CLERK_WEBHOOK_SECRET || undefined);
   const tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? DEFAULT_TOKEN_LIFETIME_SECONDS;
   // Convex stops refreshing a token whose exp - iat is 2 s or less.
   if (!Number.isInteger(tokenLifetimeSeconds) || tokenLifetimeSeconds <= 2) {
@@ -99,9 +98,17 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   }
   const now = options.now ?? Date.now;
   const signInLimits = resolveSignInLimits(options.signInLimits); // a bad limit fails here, before listening
-  const sign = createSigner(webhookSecret); // a malformed secret fails here, before anything touches disk
+  // A malformed secret fails here, before anything touches disk.
+  if (givenWebhookSecret !== undefined) createSigner(givenWebhookSecret);
 
   if (options.reset) wipe(dataDir);
+  const stored =
+    givenSecretKey === undefined || givenWebhookSecret === undefined
+      ? loadOrCreateDevSecrets(dataDir)
+      : undefined;
+  const secretKey = givenSecretKey ?? stored!.secretKey;
+  const webhookSecret = givenWebhookSecret ?? stored!.webhookSecret;
+  const sign = createSigner(webhookSecret);
   const key = await loadOrCreateSigningKey(dataDir);
   const store = Store.open(dataDir, now());
   const sender = new WebhookSender(store, {

@@ -3,7 +3,8 @@ import { rmSync } from "node:fs";
 import { Webhook } from "svix";
 import { afterEach, describe, expect, it } from "vitest";
 import { idpClient } from "./client.ts";
-import { DEFAULT_WEBHOOK_SECRET, SEEDED_ACCOUNTS } from "./config.ts";
+import { SEEDED_ACCOUNTS } from "./config.ts";
+import { generateDevSecrets } from "./secrets.ts";
 import {
   eventually,
   memoryLogger,
@@ -25,8 +26,11 @@ interface Envelope {
   data: { id: string; updated_at?: number; deleted?: boolean; object: string; public_metadata?: unknown };
 }
 
+/** This file's IdPs all sign with one secret, random per run, so deliveries can be checked against it. */
+const WEBHOOK_SECRET = generateDevSecrets().webhookSecret;
+
 /** Verifies one delivery exactly as the backend's http action does, with the real svix verifier. */
-function verify(webhook: ReceivedWebhook, secret = DEFAULT_WEBHOOK_SECRET): Envelope {
+function verify(webhook: ReceivedWebhook, secret = WEBHOOK_SECRET): Envelope {
   const header = (name: string) => String(webhook.headers[name] ?? "");
   return new Webhook(secret).verify(webhook.body, {
     "svix-id": header("svix-id"),
@@ -46,7 +50,7 @@ async function receiver(): Promise<WebhookReceiver> {
   return r;
 }
 async function idpWith(options: Parameters<typeof startTestIdp>[0]): Promise<TestIdp> {
-  const idp = await startTestIdp(options);
+  const idp = await startTestIdp({ webhookSecret: WEBHOOK_SECRET, ...options });
   cleanups.push(() => idp.dispose());
   return idp;
 }
@@ -210,7 +214,12 @@ describe("user.* webhooks", () => {
     await down.close();
     const logger = memoryLogger();
 
-    const first = await startTestIdp({ dataDir, webhookUrl: down.url, logger });
+    const first = await startTestIdp({
+      dataDir,
+      webhookSecret: WEBHOOK_SECRET,
+      webhookUrl: down.url,
+      logger,
+    });
     const { userId } = await idpClient(first.url).signUp({
       email: "restart@example.test",
       password: "long enough",
