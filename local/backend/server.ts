@@ -20,6 +20,7 @@ import { WebSocketServer } from "ws";
 import { jsonToConvex, type JSONValue, type Value } from "convex/values";
 import { AuthFailure, type Identity } from "./auth.ts";
 import { Runtime, type CommitInfo } from "./engine.ts";
+import { MAX_API_BODY_BYTES, MAX_HTTP_ACTION_BODY_BYTES, MAX_WS_MESSAGE_BYTES } from "./limits.ts";
 import { isModuleChange } from "./modules.ts";
 import {
   CONVEX_VERSION,
@@ -128,15 +129,36 @@ function listen(server: http.Server, port: number): Promise<number> {
   });
 }
 
-function readBody(req: http.IncomingMessage, limit = 32 * 1024 * 1024): Promise<Buffer> {
+/** A request body over its limit: answered 413 without buffering the rest. */
+class PayloadTooLarge extends Error {
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`The request body is larger than the ${limit}-byte limit`);
+    this.limit = limit;
+  }
+}
+
+/**
+ * The request body, refusing (PayloadTooLarge) a declared Content-Length over `limit` before
+ * reading any of it, and a streamed body as soon as it passes `limit`; what follows is discarded.
+ */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > limit) {
+      reject(new PayloadTooLarge(limit));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
+    let failed = false;
     req.on("data", (c: Buffer) => {
+      if (failed) return;
       size += c.length;
       if (size > limit) {
-        reject(new Error("request body too large"));
-        req.destroy();
+        failed = true;
+        chunks.length = 0;
+        reject(new PayloadTooLarge(limit));
         return;
       }
       chunks.push(c);
@@ -144,6 +166,12 @@ function readBody(req: http.IncomingMessage, limit = 32 * 1024 * 1024): Promise<
     req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/** 413, and the connection closes after it so an unread remainder is not parsed as a request. */
+function sendTooLarge(req: http.IncomingMessage, res: http.ServerResponse, error: PayloadTooLarge): void {
+  res.setHeader("connection", "close");
+  sendJson(req, res, 413, { code: "PayloadTooLarge", message: error.message });
 }
 
 /** Methods Node's parser accepts but undici's `Request` refuses (fetch spec "forbidden methods"). */
@@ -273,8 +301,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     }
     let body: { path?: unknown; args?: unknown; format?: unknown; componentPath?: unknown };
     try {
-      body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as typeof body;
-    } catch {
+      body = JSON.parse((await readBody(req, MAX_API_BODY_BYTES)).toString("utf8") || "{}") as typeof body;
+    } catch (error) {
+      if (error instanceof PayloadTooLarge) return sendTooLarge(req, res, error);
       sendJson(req, res, 400, { code: "BadJsonBody", message: "Request body is not valid JSON" });
       return;
     }
@@ -326,7 +355,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         sendJson(req, res, 200, { ts: encodeTs(runtime.clock.current) });
         return;
       case "/api/debug_event":
-        await readBody(req);
+        await readBody(req, MAX_API_BODY_BYTES);
         sendJson(req, res, 200, {});
         return;
       default:
@@ -351,7 +380,14 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       sendJson(req, res, 405, { code: "MethodNotAllowed", message: `${method} is not supported` });
       return;
     }
-    const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
+    let body: Buffer | undefined;
+    try {
+      body =
+        method === "GET" || method === "HEAD" ? undefined : await readBody(req, MAX_HTTP_ACTION_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof PayloadTooLarge) return sendTooLarge(req, res, error);
+      throw error;
+    }
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || ["connection", "keep-alive", "transfer-encoding", "upgrade"].includes(name))
@@ -405,8 +441,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         .then(() => handler(req, res))
         .catch((error: unknown) => {
           // A bug in a handler costs this one request, never the process.
-          console.error(`[local backend] ${req.method ?? "?"} request failed:`, error);
           try {
+            if (error instanceof PayloadTooLarge && !res.headersSent) return sendTooLarge(req, res, error);
+            console.error(`[local backend] ${req.method ?? "?"} request failed:`, error);
             if (!res.headersSent)
               sendJson(req, res, 500, { code: "InternalServerError", message: String(error) });
             else res.destroy();
@@ -456,7 +493,12 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     }),
   );
 
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  // A larger message is refused while its header is read (close 1009), never buffered; see limits.ts.
+  const wss = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_WS_MESSAGE_BYTES,
+  });
   apiServer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // Node hands the raw socket over without an error listener: a client that resets it while
     // we answer would otherwise be an uncaught 'error' event (ws adds its own once it takes over).

@@ -7,12 +7,16 @@
  *   single-flight update loop that re-runs only invalidated query results and sends only
  *   changed ones (hash dedup);
  * - an invalid token gets AuthError and a close; an identity that expires mid-session gets
- *   AuthError{authUpdateAttempted:false} and a close.
+ *   AuthError{authUpdateAttempted:false} and a close;
+ * - bounded (limits.ts): at most MAX_PENDING_MESSAGES unfinished client messages (one more closes
+ *   with 1013), reading pauses while unfinished input or unread output passes MAX_BUFFERED_BYTES,
+ *   and the update loop waits while MAX_UNFLUSHED_TRANSITIONS are still unread by the client.
  */
 import type { WebSocket } from "ws";
 import type { JSONValue } from "convex/values";
 import { AuthFailure, type Identity } from "./auth.ts";
 import type { QueryEntry, QuerySubscriber, Runtime } from "./engine.ts";
+import { MAX_BUFFERED_BYTES, MAX_PENDING_MESSAGES, MAX_UNFLUSHED_TRANSITIONS } from "./limits.ts";
 import {
   encodeTs,
   type AddQuery,
@@ -91,6 +95,14 @@ export class SyncSession implements QuerySubscriber {
   private closed = false;
   private readonly pingTimer: NodeJS.Timeout;
 
+  // Client messages received and not finished (queued, or a mutation/action still running).
+  private pendingMessages = 0;
+  private pendingBytes = 0;
+  // Our frames handed to the socket that have not been flushed to the client yet.
+  private unflushedBytes = 0;
+  private unflushedTransitions = 0;
+  private flushWaiters: (() => void)[] = [];
+
   constructor(ws: WebSocket, runtime: Runtime, mutationLog: MutationLog, stats: SessionStats) {
     this.ws = ws;
     this.runtime = runtime;
@@ -99,18 +111,28 @@ export class SyncSession implements QuerySubscriber {
     this.pingTimer = setInterval(() => this.send({ type: "Ping" }), PING_INTERVAL_MS);
     this.pingTimer.unref();
     ws.on("message", (data, isBinary) => {
+      if (this.closed) return;
       if (isBinary) {
         this.protocolError("binary frames are not part of the protocol");
         return;
       }
-      const text = Array.isArray(data)
-        ? Buffer.concat(data).toString("utf8")
-        : Buffer.from(data as ArrayBuffer).toString("utf8");
-      this.messageChain = this.messageChain
-        .then(() => this.handle(text))
-        .catch((error: unknown) => {
+      if (this.pendingMessages >= MAX_PENDING_MESSAGES) {
+        this.overloaded();
+        return;
+      }
+      const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const text = buffer.toString("utf8");
+      const finished = this.admit(buffer.length);
+      this.messageChain = this.messageChain.then(async () => {
+        try {
+          const work = await this.handle(text);
+          // A mutation or action stays unfinished until it has been answered.
+          if (work) return void work.running.then(finished, finished);
+        } catch (error) {
           this.protocolError(error instanceof Error ? error.message : String(error));
-        });
+        }
+        finished();
+      });
     });
     ws.on("close", () => this.dispose());
     ws.on("error", () => this.dispose());
@@ -146,11 +168,74 @@ export class SyncSession implements QuerySubscriber {
     clearInterval(this.pingTimer);
     for (const sub of this.subs.values()) if (sub.entry) this.runtime.release(sub.entry, this);
     this.subs.clear();
+    // Let the closing handshake be read, and the update loop see `closed`.
+    if (this.ws.isPaused) this.ws.resume();
+    this.wakeFlushWaiters();
+  }
+
+  // ----- bounds (limits.ts) -----
+
+  /** Counts a received message as unfinished; the returned function finishes it (once). */
+  private admit(bytes: number): () => void {
+    this.pendingMessages++;
+    this.pendingBytes += bytes;
+    this.updateReading();
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.pendingMessages--;
+      this.pendingBytes -= bytes;
+      this.updateReading();
+    };
+  }
+
+  /**
+   * Stops reading from the socket while it holds too much (unfinished input, or output the client
+   * has not read): TCP then slows the sender down instead of our memory growing.
+   */
+  private updateReading(): void {
+    if (this.closed) return;
+    const full = this.pendingBytes > MAX_BUFFERED_BYTES || this.unflushedBytes > MAX_BUFFERED_BYTES;
+    if (full && !this.ws.isPaused) this.ws.pause();
+    else if (!full && this.ws.isPaused) this.ws.resume();
+  }
+
+  /** More unfinished messages than Convex allows per socket: close as its rate limiter does. */
+  private overloaded(): void {
+    if (this.closed) return;
+    this.ws.close(
+      1013,
+      `TooManyConcurrentRequests: more than ${MAX_PENDING_MESSAGES} unfinished messages on one WebSocket`,
+    );
+    this.dispose();
+  }
+
+  private wakeFlushWaiters(): void {
+    for (const wake of this.flushWaiters.splice(0)) wake();
+  }
+
+  /** Resolves once fewer than MAX_UNFLUSHED_TRANSITIONS Transitions are unread (or the socket closed). */
+  private async transitionsFlushed(): Promise<void> {
+    while (!this.closed && this.unflushedTransitions >= MAX_UNFLUSHED_TRANSITIONS)
+      await new Promise<void>((resolve) => this.flushWaiters.push(resolve));
   }
 
   private send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    this.ws.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    const bytes = Buffer.byteLength(text);
+    const transition = message.type === "Transition";
+    this.unflushedBytes += bytes;
+    if (transition) this.unflushedTransitions++;
+    // Called once the frame is handed to the kernel, or with an error if the socket died first.
+    this.ws.send(text, () => {
+      this.unflushedBytes -= bytes;
+      if (transition) this.unflushedTransitions--;
+      this.updateReading();
+      this.wakeFlushWaiters();
+    });
+    this.updateReading();
   }
 
   private protocolError(reason: string): void {
@@ -175,7 +260,8 @@ export class SyncSession implements QuerySubscriber {
     return this.identity !== null && this.identityExp !== null && this.identityExp * 1000 <= Date.now();
   }
 
-  private async handle(text: string): Promise<void> {
+  /** Handles one message in order; a mutation or action returns its still-running work. */
+  private async handle(text: string): Promise<{ running: Promise<void> } | undefined> {
     if (this.closed) return;
     let message: ClientMessage;
     try {
@@ -246,11 +332,26 @@ export class SyncSession implements QuerySubscriber {
         return;
       }
       case "Mutation":
-        this.enqueueMutation(message.requestId, message.udfPath, message.args, message.componentPath);
-        return;
+        return {
+          running: this.enqueueMutation(
+            message.requestId,
+            message.udfPath,
+            message.args,
+            message.componentPath,
+          ),
+        };
       case "Action":
-        void this.runAction(message.requestId, message.udfPath, message.args, message.componentPath);
-        return;
+        return {
+          running: this.runAction(
+            message.requestId,
+            message.udfPath,
+            message.args,
+            message.componentPath,
+          ).catch((error: unknown) => {
+            console.error("[local backend] action handling failed:", error);
+            this.protocolError("action handling failed");
+          }),
+        };
       case "Event":
         return;
       default:
@@ -293,7 +394,7 @@ export class SyncSession implements QuerySubscriber {
     udfPath: string,
     args: JSONValue[],
     componentPath?: string,
-  ): void {
+  ): Promise<void> {
     const identity = this.identity;
     const sessionId = this.sessionId;
     this.mutationChain = this.mutationChain.then(async () => {
@@ -341,6 +442,7 @@ export class SyncSession implements QuerySubscriber {
       console.error("[local backend] mutation handling failed:", error);
       this.ws.close(1011, "InternalServerError: mutation handling failed");
     });
+    return this.mutationChain;
   }
 
   /** A MutationResponse for a mutation that committed (or a replay of one); a Transition follows. */
@@ -444,6 +546,10 @@ export class SyncSession implements QuerySubscriber {
   private async runUpdates(): Promise<void> {
     try {
       while (this.needsUpdate && !this.closed) {
+        // A client that is not reading gets no new Transition until it catches up; everything
+        // invalidated meanwhile is coalesced into the next one.
+        await this.transitionsFlushed();
+        if (this.closed) break;
         this.needsUpdate = false;
         await this.updateOnce();
       }
