@@ -29,7 +29,8 @@ import {
   type FunctionResult,
   type UdfType,
 } from "./protocol.ts";
-import { MutationLog, SyncSession, type SessionStats } from "./sync.ts";
+import { MutationLog } from "./mutationLog.ts";
+import { SyncSession, type SessionStats } from "./sync.ts";
 import { isLoopbackHost } from "../loopback.ts";
 
 const HOST = "127.0.0.1";

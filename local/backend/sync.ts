@@ -1,8 +1,9 @@
 /**
  * One WebSocket client of the sync protocol (reference §2-3). Per socket:
  * - messages are handled strictly in order (an Authenticate is verified before anything after it);
- * - mutations run one at a time in arrival order, deduplicated by (sessionId, requestId) across
- *   reconnects; a MutationResponse is always followed by a Transition at or after its ts;
+ * - mutations run one at a time in arrival order, deduplicated across reconnects by (sessionId,
+ *   requestId) bound to the caller's identity, the function and its arguments (mutationLog.ts);
+ *   a MutationResponse is always followed by a Transition at or after its ts;
  * - Transitions form one chain (each startVersion is the previous endVersion), computed by a
  *   single-flight update loop that re-runs only invalidated query results and sends only
  *   changed ones (hash dedup);
@@ -17,6 +18,7 @@ import type { JSONValue } from "convex/values";
 import { AuthFailure, type Identity } from "./auth.ts";
 import type { QueryEntry, QuerySubscriber, Runtime } from "./engine.ts";
 import { MAX_BUFFERED_BYTES, MAX_PENDING_MESSAGES, MAX_UNFLUSHED_TRANSITIONS } from "./limits.ts";
+import { replayKey, type CommittedMutation, type MutationLog, type MutationOutcome } from "./mutationLog.ts";
 import {
   encodeTs,
   type AddQuery,
@@ -27,32 +29,6 @@ import {
 } from "./protocol.ts";
 
 const PING_INTERVAL_MS = 15_000;
-const DEDUP_LIMIT = 10_000;
-
-type CommittedMutation = { success: true; result: JSONValue; ts: bigint; logLines: string[] };
-type MutationOutcome = CommittedMutation | { success: false };
-
-/** Successful mutations by `sessionId:requestId` (failed ones are simply retried). */
-export class MutationLog {
-  private readonly map = new Map<string, Promise<MutationOutcome>>();
-
-  get(key: string): Promise<MutationOutcome> | undefined {
-    return this.map.get(key);
-  }
-
-  set(key: string, outcome: Promise<MutationOutcome>): void {
-    this.map.set(key, outcome);
-    if (this.map.size > DEDUP_LIMIT) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-    }
-  }
-
-  delete(key: string): void {
-    this.map.delete(key);
-  }
-}
-
 type Subscription = {
   queryId: number;
   udfPath: string;
@@ -408,7 +384,11 @@ export class SyncSession implements QuerySubscriber {
         this.sendMutationFailure(requestId, componentFailure);
         return;
       }
-      const key = sessionId === null ? null : `${sessionId}:${requestId}`;
+      // A replay only for the same caller, function and arguments (see mutationLog.ts).
+      const key =
+        sessionId === null
+          ? null
+          : replayKey({ sessionId, requestId, identity, udfPath, args: args[0] ?? {} });
       const previous = key === null ? undefined : this.mutationLog.get(key);
       if (previous) {
         const outcome = await previous;
