@@ -9,6 +9,10 @@ import os from "node:os";
 import path from "node:path";
 import { Webhook } from "svix";
 import { afterAll, expect, test } from "vitest";
+import { api } from "../convex/_generated/api";
+import { newClient, signIn } from "./backend/test-utils.ts";
+import { idpClient } from "./idp/client.ts";
+import { SEED_PASSWORD } from "./idp/config.ts";
 import { assertPortFree } from "./ports.ts";
 import { inRootSpellings, outsideSpellings, probe, variants } from "./servedProbe.ts";
 
@@ -190,6 +194,88 @@ test("dev secrets are the data dir's own, random, shown, kept across restarts, a
       expect(await backendApi(stored.secretKey)).toBe(401);
     });
   } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+}, 120_000);
+
+/** The pid of the backend child of `npm start` (Linux /proc). */
+function backendPid(parent: number): number | undefined {
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (
+        ppid === parent &&
+        fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("local/backend/cli.ts")
+      ) {
+        return Number(entry);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+test("restarts a backend killed under it, on the same data and secrets, and a client reconnects; a crash loop stops the stack", async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-restart-"));
+  const stack = startStack({ LOCAL_DATA_DIR: own });
+  const back = "The local backend is back at";
+  try {
+    await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+    const { webhookSecret } = JSON.parse(fs.readFileSync(path.join(own, "idp", "secrets.json"), "utf8")) as {
+      webhookSecret: string;
+    };
+
+    // A signed-in ConvexClient with a live subscription, as in the SPA.
+    const idp = idpClient(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}`);
+    const session = await idp.signIn("pro@gatehouse.test", SEED_PASSWORD);
+    const client = newClient(`http://127.0.0.1:${ports.LOCAL_CONVEX_PORT}`);
+    expect(await signIn(client, () => idp.token(session.sessionId))).toBe(true);
+    const titles: string[][] = [];
+    client.onUpdate(api.posts.listMine, { paginationOpts: { numItems: 10, cursor: null } }, (result) =>
+      titles.push(result.page.map((p) => p.title)),
+    );
+    await until(() => titles.length > 0, 10_000);
+    await client.mutation(api.posts.create, { title: "before the crash", body: "kept in the journal" });
+
+    const first = backendPid(stack.child.pid!);
+    expect(first).toBeDefined();
+    process.kill(first!, "SIGKILL");
+    await until(() => count(stack.output(), back) === 1, 30_000);
+    expect(stack.output()).toContain(
+      "The local backend was killed by SIGKILL; restarting it (restart 1 of at most 5 within 60 s).",
+    );
+    const second = backendPid(stack.child.pid!);
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+
+    // The same client reconnects by itself: its subscription sees the old post and a new one.
+    await client.mutation(api.posts.create, { title: "after the crash", body: "same client" });
+    await until(() => titles.at(-1)?.join() === "after the crash,before the crash", 15_000);
+    // Same secrets: the IdP's webhooks still verify; the rest of the stack never went away.
+    expect(await postWebhook(webhookSecret)).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.PORT}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}/.well-known/jwks.json`)).status).toBe(200);
+    await client.close();
+
+    // Four more crashes are restarted; the sixth within 60 s stops everything.
+    for (let restart = 2; restart <= 5; restart++) {
+      process.kill(backendPid(stack.child.pid!)!, "SIGKILL");
+      await until(() => count(stack.output(), back) === restart, 30_000);
+    }
+    process.kill(backendPid(stack.child.pid!)!, "SIGKILL");
+    expect(await stack.exited).toBe(1);
+    expect(stack.output()).toContain("after 5 restarts within 60 s; giving up and stopping");
+    for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
+  } finally {
+    if (stack.child.exitCode === null) {
+      stack.child.kill("SIGINT");
+      await stack.exited;
+    }
     fs.rmSync(own, { recursive: true, force: true });
   }
 }, 120_000);

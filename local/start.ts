@@ -69,12 +69,19 @@ let idp: Idp | undefined;
 let backend: ChildProcess | undefined;
 let vite: ViteDevServer | undefined;
 let stopping = false;
+/** Once the stack is up, a backend that exits is restarted rather than taking everything down. */
+let running = false;
+let restartTimer: NodeJS.Timeout | undefined;
+/** Crash-loop limit: the 6th exit within 60 s stops the stack instead of restarting once more. */
+const RESTARTS = { max: 5, windowMs: 60_000 };
+const restartTimes: number[] = [];
 
 async function stopAll(code: number): Promise<never> {
   if (!stopping) {
     stopping = true;
+    clearTimeout(restartTimer);
     await vite?.close().catch(() => undefined);
-    if (backend && backend.exitCode === null) {
+    if (backend && backend.exitCode === null && backend.signalCode === null) {
       backend.kill("SIGTERM");
       await new Promise((r) => {
         const timer = setTimeout(() => (backend?.kill("SIGKILL"), r(undefined)), 3000);
@@ -111,28 +118,17 @@ async function main() {
   const secrets = devSecrets();
 
   // The backend first, so the IdP's seeding webhooks land at once instead of being retried.
-  backend = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      LOCAL_CONVEX_PORT: String(ports.backend),
-      LOCAL_CONVEX_SITE_PORT: String(ports.site),
-      LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
-      CLERK_JWT_ISSUER_DOMAIN: urls.idp,
-      CLERK_WEBHOOK_SECRET: secrets.webhook,
-      CLERK_SECRET_KEY: secrets.clerkKey,
-      CLERK_API_URL: urls.idp,
-    },
-  });
-  prefixLines(backend.stdout, "backend");
-  prefixLines(backend.stderr, "backend");
-  backend.once("exit", (code) => {
-    if (!stopping) {
-      console.error(`The local backend exited (code ${code}); stopping.`);
-      void stopAll(1);
-    }
-  });
+  const backendEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOCAL_CONVEX_PORT: String(ports.backend),
+    LOCAL_CONVEX_SITE_PORT: String(ports.site),
+    LOCAL_CONVEX_DATA_DIR: `${dataDir}/backend`,
+    CLERK_JWT_ISSUER_DOMAIN: urls.idp,
+    CLERK_WEBHOOK_SECRET: secrets.webhook,
+    CLERK_SECRET_KEY: secrets.clerkKey,
+    CLERK_API_URL: urls.idp,
+  };
+  backend = spawnBackend(backendEnv);
   await waitForHttp(`${urls.backend}/version`, 60_000);
 
   idp = await startIdp({
@@ -158,6 +154,7 @@ async function main() {
   });
   await vite.listen();
 
+  running = true;
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(`
 Gatehouse is running offline (ready in ${seconds} s):
@@ -199,6 +196,71 @@ function devSecrets() {
     clerkKeyFromEnv,
     where: webhookFromEnv && clerkKeyFromEnv ? "from the environment" : stored.file,
   };
+}
+
+/** The local backend as a child process (its own event loop: a crash or hang there leaves the rest up). */
+function spawnBackend(env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
+  });
+  prefixLines(child.stdout, "backend");
+  prefixLines(child.stderr, "backend");
+  child.once("exit", (code, signal) => onBackendExit(child, env, code, signal));
+  return child;
+}
+
+/**
+ * Before the stack is up, a backend exit stops everything (it is a configuration problem). After,
+ * the backend is restarted on the same data, ports and secrets, so the SPA's Convex client just
+ * reconnects; the IdP retries webhooks meanwhile. A crash loop stops the stack.
+ */
+function onBackendExit(
+  child: ChildProcess,
+  env: NodeJS.ProcessEnv,
+  code: number | null,
+  signal: string | null,
+) {
+  if (stopping || child !== backend) return;
+  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+  if (!running) {
+    console.error(`The local backend ${how}; stopping.`);
+    void stopAll(1);
+    return;
+  }
+  const now = Date.now();
+  while (restartTimes.length && now - restartTimes[0]! > RESTARTS.windowMs) restartTimes.shift();
+  if (restartTimes.length >= RESTARTS.max) {
+    console.error(
+      `The local backend ${how}, after ${RESTARTS.max} restarts within ${RESTARTS.windowMs / 1000} s; ` +
+        "giving up and stopping. Its log lines above say why.",
+    );
+    void stopAll(1);
+    return;
+  }
+  restartTimes.push(now);
+  console.error(
+    `The local backend ${how}; restarting it (restart ${restartTimes.length} of at most ${RESTARTS.max} ` +
+      `within ${RESTARTS.windowMs / 1000} s).`,
+  );
+  restartTimer = setTimeout(() => {
+    if (stopping) return;
+    const next = spawnBackend(env);
+    backend = next;
+    waitForHttp(`${urls.backend}/version`, 60_000).then(
+      () => {
+        if (!stopping && backend === next && next.exitCode === null && next.signalCode === null) {
+          console.log(
+            `The local backend is back at ${urls.backend}; the app's clients reconnect by themselves.`,
+          );
+        }
+      },
+      () => {
+        if (!stopping && backend === next) console.error("The restarted local backend is not answering.");
+      },
+    );
+  }, 250 * restartTimes.length);
 }
 
 /** --reset deletes a directory tree, so refuse the ones a typo could point at. */
