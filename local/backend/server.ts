@@ -30,6 +30,7 @@ import {
   type UdfType,
 } from "./protocol.ts";
 import { MutationLog } from "./mutationLog.ts";
+import { ALLOWED_ORIGINS_ENV, originPolicy, parseAllowedOrigins } from "./origins.ts";
 import { SyncSession, type SessionStats } from "./sync.ts";
 import { isLoopbackHost } from "../loopback.ts";
 
@@ -51,6 +52,11 @@ export type BackendOptions = {
   convexDir?: string;
   /** Reload the functions when a file under convexDir changes. Default false. */
   watch?: boolean;
+  /**
+   * Browser origins allowed besides loopback ones (origins.ts), e.g. the SPA behind a tunnel.
+   * Default: $LOCAL_CONVEX_ALLOWED_ORIGINS, comma-separated.
+   */
+  allowedOrigins?: string[];
   /** Receives every function call's log lines and failures, labelled `Q(path)`, `M(…)`, `A(…)`, `H(…)`, `S(…)`, `C(…)`. Default: dropped. */
   onFunctionLogs?: (label: string, lines: string[]) => void;
 };
@@ -188,9 +194,12 @@ function refuseUpgrade(socket: Duplex, status: number, statusText: string): void
   );
 }
 
+/** Requests whose Origin is allowed (origins.ts) and may be mirrored; decided once, in `wrap`. */
+const mirrorOrigin = new WeakSet<http.IncomingMessage>();
+
 function corsHeaders(req: http.IncomingMessage): Record<string, string> {
   const origin = req.headers.origin;
-  return origin
+  return origin && mirrorOrigin.has(req)
     ? { "access-control-allow-origin": origin, "access-control-allow-credentials": "true", vary: "origin" }
     : {};
 }
@@ -225,6 +234,9 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   const convexDir = path.resolve(options.convexDir ?? path.join(REPO_ROOT, "convex"));
   const dataDir = path.resolve(options.dataDir ?? path.join(REPO_ROOT, ".local", "backend"));
   if (!fs.existsSync(convexDir)) throw new Error(`functions directory ${convexDir} does not exist`);
+  const origins = originPolicy(
+    options.allowedOrigins ?? parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]),
+  );
 
   const apiServer = http.createServer();
   const siteServer = http.createServer();
@@ -438,6 +450,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
         });
         return;
       }
+      if (req.headers.origin !== undefined && origins.allows(req.headers.origin)) mirrorOrigin.add(req);
       ready
         .then(() => handler(req, res))
         .catch((error: unknown) => {
@@ -455,6 +468,13 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     };
   }
 
+  function foreignOrigin(req: http.IncomingMessage, res: http.ServerResponse): void {
+    sendJson(req, res, 403, {
+      code: "Forbidden",
+      message: `Origin ${req.headers.origin ?? ""} may not call this local backend (allowed: loopback pages and ${ALLOWED_ORIGINS_ENV})`,
+    });
+  }
+
   function badTarget(req: http.IncomingMessage, res: http.ServerResponse): void {
     sendJson(req, res, 400, { code: "BadRequest", message: "The request target is not a valid URL path" });
   }
@@ -465,7 +485,11 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       const target = parseRequestTarget(req.url ?? "/", url);
       if (!target) return badTarget(req, res);
       const pathname = target.pathname;
-      if (pathname.startsWith("/api/") || pathname === "/api") return handleApi(req, res, pathname);
+      if (pathname.startsWith("/api/") || pathname === "/api") {
+        // http actions below are left to the app's own CORS policy, as on Convex.
+        if (!origins.allows(req.headers.origin)) return foreignOrigin(req, res);
+        return handleApi(req, res, pathname);
+      }
       if (pathname === "/http" || pathname.startsWith("/http/")) {
         return handleHttpAction(req, res, pathname.slice("/http".length) || "/", target.search);
       }
@@ -513,6 +537,8 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
   });
   function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!isLoopbackHost(req)) return refuseUpgrade(socket, 403, "Forbidden");
+    // CORS does not apply to WebSockets: without this any web page could open a sync session.
+    if (!origins.allows(req.headers.origin)) return refuseUpgrade(socket, 403, "Forbidden");
     const target = parseRequestTarget(req.url ?? "/", url);
     if (!target) return refuseUpgrade(socket, 400, "Bad Request");
     if (!/^\/api\/([^/]+\/)?sync$/.test(target.pathname)) return refuseUpgrade(socket, 404, "Not Found");
