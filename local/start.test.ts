@@ -280,6 +280,30 @@ test("restarts a backend killed under it, on the same data and secrets, and a cl
   }
 }, 120_000);
 
+test("npm start killed with SIGKILL leaves no backend behind holding the ports", async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-orphan-"));
+  const stack = startStack({ LOCAL_DATA_DIR: own });
+  try {
+    await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+    const orphan = backendPid(stack.child.pid!);
+    expect(orphan).toBeDefined();
+    stack.child.kill("SIGKILL");
+    await stack.exited;
+    const alive = () => {
+      try {
+        process.kill(orphan!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => !alive(), 10_000);
+    for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
+  } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+}, 90_000);
+
 test("a taken port is refused with one line naming its variable", async () => {
   const blocker = net.createServer();
   await new Promise<void>((r) => blocker.listen(ports.LOCAL_IDP_PORT, "127.0.0.1", r));

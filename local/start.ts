@@ -202,8 +202,9 @@ function devSecrets() {
 function spawnBackend(env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", "local/backend/cli.ts"], {
     cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env,
+    // stdin is the backend's lifeline: it closes when this process dies, even by kill -9.
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...env, LOCAL_BACKEND_EXIT_WITH_PARENT: "1" },
   });
   prefixLines(child.stdout, "backend");
   prefixLines(child.stderr, "backend");

@@ -78,10 +78,32 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`local backend: ${signal}, stopping`);
+    // A close that hangs (a stuck client, a journal on a dead disk) must not keep the ports.
+    setTimeout(() => process.exit(0), 5000).unref();
     void backend.close().then(() => process.exit(0));
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  watchParent(stop);
+}
+
+/**
+ * Under `npm start` the parent keeps a pipe to our stdin; when it closes, the parent is gone
+ * (Ctrl-C'd, crashed, or kill -9'd), and an orphaned backend would hold the ports until found
+ * by hand. Output into a pipe nobody reads fails with EPIPE: also a reason to stop, and never
+ * one to report (reporting it would fail the same way, over and over).
+ */
+function watchParent(stop: (why: string) => void): void {
+  if (process.env["LOCAL_BACKEND_EXIT_WITH_PARENT"] === "1") {
+    process.stdin.on("end", () => stop("parent exited"));
+    process.stdin.on("error", () => stop("parent exited"));
+    process.stdin.resume();
+  }
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") stop("output closed");
+    });
+  }
 }
 
 main().catch((error: unknown) => {
