@@ -2,7 +2,7 @@
  * `npx tsx local/backend/cli.ts [--reset] [--no-watch] [--env-file FILE] [--env KEY=VALUE]…`
  *
  * Ports: $LOCAL_CONVEX_PORT (3210), $LOCAL_CONVEX_SITE_PORT (3211); data: $LOCAL_CONVEX_DATA_DIR
- * (.local/backend). The functions' environment: every CLERK_* variable of this process, then
+ * (`backend/` in the stack's data dir: $LOCAL_DATA_DIR, else outside the project, see local/dataDir.ts). The functions' environment: every CLERK_* variable of this process, then
  * --env-file files (KEY=VALUE lines), then --env flags.
  */
 import fs from "node:fs";

@@ -32,6 +32,7 @@ import {
 import { MutationLog } from "./mutationLog.ts";
 import { ALLOWED_ORIGINS_ENV, originPolicy, parseAllowedOrigins } from "./origins.ts";
 import { SyncSession, type SessionStats } from "./sync.ts";
+import { resolveDataDir } from "../dataDir.ts";
 import { isLoopbackHost } from "../loopback.ts";
 
 const HOST = "127.0.0.1";
@@ -42,7 +43,7 @@ export type BackendOptions = {
   port?: number;
   /** Site port (http actions). 0 = ephemeral. Default: $LOCAL_CONVEX_SITE_PORT or 3211. */
   sitePort?: number;
-  /** Journal directory. Default: <repo>/.local/backend. */
+  /** Journal directory. Default: `backend/` in the stack's data dir, outside the project (local/dataDir.ts). */
   dataDir?: string;
   /** Wipe the data first. */
   reset?: boolean;
@@ -232,7 +233,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
     );
   }
   const convexDir = path.resolve(options.convexDir ?? path.join(REPO_ROOT, "convex"));
-  const dataDir = path.resolve(options.dataDir ?? path.join(REPO_ROOT, ".local", "backend"));
+  const dataDir = path.resolve(options.dataDir ?? path.join(resolveDataDir(REPO_ROOT), "backend"));
   if (!fs.existsSync(convexDir)) throw new Error(`functions directory ${convexDir} does not exist`);
   const origins = originPolicy(
     options.allowedOrigins ?? parseAllowedOrigins(process.env[ALLOWED_ORIGINS_ENV]),
