@@ -30,7 +30,7 @@ export async function dispatch(
     if (origin && !isLoopbackOrigin(origin)) {
       throw new HttpError(403, "origin_not_allowed", "Only pages served from this machine may call the IdP.");
     }
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const url = requestUrl(req);
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) throw new HttpError(404, "resource_not_found", "not found");
     if (candidates.some((r) => r.access === "browser")) cors = corsHeaders(origin);
@@ -62,6 +62,15 @@ function hasSecretKey(req: IncomingMessage, secretKey: string): boolean {
   // Hashing first makes the comparison constant-time whatever the header's length.
   const digest = (value: string) => createHash("sha256").update(value).digest();
   return timingSafeEqual(digest(req.headers.authorization ?? ""), digest(`Bearer ${secretKey}`));
+}
+
+/** The request target as a URL; a target that is not one (`//[`, `http://[::1`) is the client's error. */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? "/", "http://127.0.0.1");
+  } catch {
+    throw new HttpError(400, "malformed_request_target", "the request target is not a valid URL");
+  }
 }
 
 function decodeParam(value: string): string {

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { request } from "node:http";
+import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient } from "./client.ts";
 import { startTestIdp, type TestIdp } from "./testing.ts";
@@ -97,6 +98,23 @@ describe("discovery, JWKS and session tokens", () => {
       req.end();
     });
     expect(status).toBe(403);
+  });
+
+  it("answers a request target that is not a URL with 400, and keeps serving", async () => {
+    const port = Number(new URL(idp.url).port);
+    for (const target of ["//[", "http://[::1", "//a:b@[x]/"]) {
+      const statusLine = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, "127.0.0.1", () =>
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+        );
+        let out = "";
+        socket.on("data", (d: Buffer) => (out += d.toString()));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(out.split("\r\n")[0] ?? ""));
+      });
+      expect(statusLine).toBe("HTTP/1.1 400 Bad Request");
+    }
+    expect((await fetch(`${idp.url}/.well-known/jwks.json`)).status).toBe(200);
   });
 });
 
