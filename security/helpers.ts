@@ -151,7 +151,7 @@ export function tableOf(id: string): string {
  * journal on disk (snapshot + log). The journal is appended inside each commit and synced before
  * any response leaves the server, so after a response it holds everything that response did.
  */
-export function readTables(backend: Backend): Tables {
+export function readTables(backend: { dataDir: string }): Tables {
   const { docs } = new Journal(backend.dataDir).load();
   const tables: Tables = {};
   for (const [id, doc] of [...docs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
