@@ -421,6 +421,46 @@ describe("hostile WebSocket upgrades", () => {
   });
 });
 
+// ---------- browser origins on the HTTP API ----------
+
+describe("foreign browser origins on the HTTP API", () => {
+  const call = (origin: string, method = "POST") =>
+    fetch(`${backend.url}/api/query`, {
+      method,
+      headers: {
+        origin,
+        "content-type": "application/json",
+        ...(method === "OPTIONS"
+          ? { "access-control-request-method": "POST", "access-control-request-headers": "content-type" }
+          : {}),
+      },
+      ...(method === "POST" ? { body: JSON.stringify({ path: "users:me", args: {} }) } : {}),
+    });
+
+  test.each([
+    "https://evil.example",
+    "null",
+    "http://127.0.0.1.evil.example",
+    "http://localhost.evil.example",
+  ])("Origin %s: preflight and call → 403, no CORS grant", async (origin) => {
+    for (const method of ["OPTIONS", "POST"]) {
+      const res = await call(origin, method);
+      expect(res.status, `${method} from ${origin}`).toBe(403);
+      expect(res.headers.get("access-control-allow-origin")).toBeNull();
+      expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+      expectNoStack(await res.text());
+      tally.reject();
+    }
+  });
+
+  test("positive control: a loopback origin is answered and mirrored", async () => {
+    const res = await call("http://localhost:5173");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    tally.accept();
+  });
+});
+
 // ---------- sync frames ----------
 
 const SERVER_TYPES = new Set([
@@ -684,5 +724,84 @@ describe("sync frames fuzzed with fast-check over raw sockets", () => {
     // frames or sessions (hundreds of MB) or growth without end. V8 may keep up to one old-space
     // growth step (~64 MB) plus the 17 MB frame's buffers without returning them to the OS.
     expect(after - rssBaseline).toBeLessThan(160);
+  });
+});
+
+// ---------- mutation replay with a forged session id ----------
+
+describe("a mutation resend under someone else's session id", () => {
+  type Message = { type: string; requestId?: number; success?: boolean; result?: unknown };
+
+  /** A raw sync socket: Connect (with `sessionId`), optional Authenticate, one Mutation; its MutationResponse. */
+  async function mutateAs(
+    sessionId: string,
+    token: string | null,
+    args: Record<string, unknown>,
+    connectionCount = 0,
+  ) {
+    const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/1.48.0/sync`);
+    ws.on("error", () => undefined);
+    await new Promise((r) => ws.once("open", r));
+    const response = new Promise<Message | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 5000);
+      ws.on("message", (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as Message;
+        if (message.type === "MutationResponse" || message.type === "AuthError") {
+          clearTimeout(timer);
+          resolve(message);
+        }
+      });
+    });
+    ws.send(
+      JSON.stringify({
+        type: "Connect",
+        sessionId,
+        connectionCount,
+        lastCloseReason: "InitialConnect",
+        clientTs: Date.now(),
+      }),
+    );
+    if (token)
+      ws.send(JSON.stringify({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 }));
+    ws.send(JSON.stringify({ type: "Mutation", requestId: 0, udfPath: "posts:create", args: [args] }));
+    const message = await response;
+    ws.terminate();
+    return message;
+  }
+
+  test("an anonymous or another user's socket never gets the victim's result, and the victim's resend is deduplicated", async () => {
+    const { idpClient } = await import("../local/idp/client.ts");
+    const pro = await idpClient(idp.url).signIn("pro@gatehouse.test", "gatehouse-dev");
+    const free = await idpClient(idp.url).signIn("free@gatehouse.test", "gatehouse-dev");
+    const sessionId = crypto.randomUUID();
+    const args = { title: "victim's post", body: "" };
+
+    const original = await mutateAs(sessionId, pro.token, args);
+    expect(original).toMatchObject({ type: "MutationResponse", success: true });
+    const victimPostId = original!.result;
+    const postsAfterOriginal = (readTables(backend)["posts"] ?? []).length;
+
+    // The genuine resend (same caller, function and arguments, a new connection): same result, no second post.
+    const resend = await mutateAs(sessionId, pro.token, args, 1);
+    expect(resend).toMatchObject({ success: true, result: victimPostId });
+    expect((readTables(backend)["posts"] ?? []).length).toBe(postsAfterOriginal);
+    tally.accept();
+
+    // An anonymous socket presenting the victim's session and request ids runs as itself: refused.
+    const anonymous = await mutateAs(sessionId, null, args, 2);
+    expect(anonymous?.success).toBe(false);
+    expect(JSON.stringify(anonymous)).not.toContain(String(victimPostId));
+    tally.reject();
+
+    // Another user with the same ids runs as a new request of their own, never returning the victim's id.
+    const other = await mutateAs(sessionId, free.token, args, 3);
+    expect(other?.type).toBe("MutationResponse");
+    expect(other?.result).not.toBe(victimPostId);
+    const posts = readTables(backend)["posts"] ?? [];
+    expect(posts.filter((p) => p["authorId"] === pro.userId && p["title"] === "victim's post")).toHaveLength(
+      1,
+    );
+    tally.reject();
+    tablesAtStart = readTables(backend); // later checks compare against the state this test created
   });
 });
