@@ -246,6 +246,24 @@ describe("pagination arguments", () => {
       w.as("owner").query(api.posts.listMine, { paginationOpts: { numItems: 5, cursor } }),
     ).rejects.toMatchObject({ data: { code: "INVALID_INPUT" } });
   });
+
+  test.each(["garbage", "{}"])("a forged endCursor %j is INVALID_INPUT too", async (endCursor) => {
+    const w = await seedWorld();
+    await expect(
+      w.as("owner").query(api.posts.listMine, { paginationOpts: { numItems: 5, cursor: null, endCursor } }),
+    ).rejects.toMatchObject({
+      data: { code: "INVALID_INPUT", message: expect.stringContaining("InvalidCursor") },
+    });
+  });
+
+  test.each([0, -5, 1.5])("maximumRowsRead %s is INVALID_INPUT", async (maximumRowsRead) => {
+    const w = await seedWorld();
+    await expect(
+      w
+        .as("owner")
+        .query(api.posts.listMine, { paginationOpts: { numItems: 5, cursor: null, maximumRowsRead } }),
+    ).rejects.toMatchObject({ data: { code: "INVALID_INPUT" } });
+  });
 });
 
 test("property: maintained insights always equal a recount of the author's posts", async () => {

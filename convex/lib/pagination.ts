@@ -18,13 +18,23 @@ export async function paginateChecked<T>(
       issues: [{ path: "paginationOpts.numItems", message: "out of range" }],
     });
   }
+  for (const limit of ["maximumRowsRead", "maximumBytesRead"] as const) {
+    const value = opts[limit];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      fail("INVALID_INPUT", `${limit} must be a positive whole number`, {
+        issues: [{ path: `paginationOpts.${limit}`, message: "out of range" }],
+      });
+    }
+  }
   try {
     return await paginate(opts);
   } catch (error) {
-    if (opts.cursor !== null && !(error instanceof Error && "data" in error)) {
+    // Both cursors come from the caller (usePaginatedQuery sends endCursor to pin a page's end).
+    const forged = opts.cursor !== null ? "cursor" : opts.endCursor != null ? "endCursor" : null;
+    if (forged !== null && !(error instanceof Error && "data" in error)) {
       // "InvalidCursor" in the message is what makes usePaginatedQuery restart from the first page.
       fail("INVALID_INPUT", "InvalidCursor: the pagination cursor is not valid for this query", {
-        issues: [{ path: "paginationOpts.cursor", message: "invalid cursor" }],
+        issues: [{ path: `paginationOpts.${forged}`, message: "invalid cursor" }],
       });
     }
     throw error;
