@@ -17,6 +17,7 @@ import { EventEmitter } from "node:events";
 import { convexTest } from "convex-test";
 import { makeFunctionReference } from "convex/server";
 import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { MAX_VALUE_NESTING, nestsDeeperThan } from "./limits.ts";
 import {
   AuthFailure,
   AuthVerifier,
@@ -682,6 +683,10 @@ export class Runtime {
       if (!resolved.ok) return { ok: false, message: resolved.message, logLines: [], journal: null };
       const ctx = newCallContext(this.options.env, options.reads ?? null);
       ctx.journalIn = parseJournal(options.journal);
+      if (nestsDeeperThan(argsJson)) {
+        const message = `TooNestedError: Value is too nested (more than the maximum nesting of ${MAX_VALUE_NESTING} levels)`;
+        return { ok: false, message, logLines: [], journal: null };
+      }
       let args: Value;
       try {
         args = jsonToConvex(argsJson);

@@ -293,3 +293,65 @@ test("http action bodies over 20 MiB get 413 on both ports; 20 MiB is served", a
   }
   await expectStillServing();
 }, 30_000);
+
+/** `{ x: [[[…]]] }` with the object itself counted: `levels` deep in Convex's sense. */
+function nested(levels: number): string {
+  return `{"x":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`;
+}
+
+test("arguments nested past Convex's 64 levels are a TooNestedError on both transports, never a stack overflow", async () => {
+  const routes = {
+    "/api/query": "big",
+    "/api/mutation": "bump",
+    "/api/action": "size",
+    "/api/function": "bump",
+  };
+  for (const [route, fn] of Object.entries(routes)) {
+    for (const levels of [65, 100_000]) {
+      const res = await fetch(`${backend.url}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: `{"path":"probe:${fn}","args":${nested(levels)}}`,
+      });
+      const body = (await res.json()) as { status?: string; errorMessage?: string };
+      expect(body.status, `${route} ${levels}`).toBe("error");
+      expect(body.errorMessage).toContain(
+        "TooNestedError: Value is too nested (more than the maximum nesting of 64 levels)",
+      );
+    }
+  }
+  // 64 levels pass the nesting check and reach the function's own validator.
+  const res = await fetch(`${backend.url}/api/mutation`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: `{"path":"probe:bump","args":${nested(64)}}`,
+  });
+  expect(((await res.json()) as { errorMessage: string }).errorMessage).not.toContain("TooNestedError");
+
+  const ws = await openSyncSocket(backend.url);
+  const messages = messagesOf(ws);
+  rawConnect(ws, "deep-args");
+  ws.send(`{"type":"Mutation","requestId":0,"udfPath":"probe:bump","args":[${nested(100_000)}]}`);
+  const response = await eventually(
+    () => messages.find((m) => m.type === "MutationResponse"),
+    (m) => m !== undefined,
+  );
+  expect(response).toMatchObject({ success: false, result: expect.stringContaining("TooNestedError") });
+  ws.close();
+  await expectStillServing();
+});
+
+test("a function API body that is JSON but not an object is a 400, not a 500", async () => {
+  for (const route of ["/api/query", "/api/mutation", "/api/action", "/api/function"]) {
+    for (const body of ["null", "123", '"probe:size"', "[]"]) {
+      const res = await fetch(`${backend.url}${route}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
+      expect(res.status, `${route} ${body}`).toBe(400);
+      expect(await res.json()).toMatchObject({ code: "BadJsonBody" });
+    }
+  }
+  await expectStillServing();
+});

@@ -52,3 +52,23 @@ export const MAX_BUFFERED_BYTES = MAX_WS_MESSAGE_BYTES;
  * then gets one up-to-date Transition when it resumes, not every intermediate one.
  */
 export const MAX_UNFLUSHED_TRANSITIONS = 2;
+
+/**
+ * How deeply a value may nest: 64 levels, Convex's `MAX_NESTING` (crates/value/src/size.rs; a
+ * primitive is 0, an array of numbers 1). Past it Convex answers `TooNestedError`. Here the check
+ * also keeps a 100 000-level argument from overflowing the stack of the recursive conversions
+ * that follow it.
+ */
+export const MAX_VALUE_NESTING = 64;
+
+/** Whether `value` nests deeper than `max`; iterative, so any depth is safe to ask. */
+export function nestsDeeperThan(value: unknown, max = MAX_VALUE_NESTING): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

@@ -321,6 +321,10 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       sendJson(req, res, 400, { code: "BadJsonBody", message: "Request body is not valid JSON" });
       return;
     }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      sendJson(req, res, 400, { code: "BadJsonBody", message: "Request body must be a JSON object" });
+      return;
+    }
     if (typeof body.path !== "string") {
       sendJson(req, res, 400, { code: "BadRequest", message: "Missing `path`" });
       return;

@@ -17,7 +17,12 @@ import type { WebSocket } from "ws";
 import type { JSONValue } from "convex/values";
 import { AuthFailure, type Identity } from "./auth.ts";
 import type { QueryEntry, QuerySubscriber, Runtime } from "./engine.ts";
-import { MAX_BUFFERED_BYTES, MAX_PENDING_MESSAGES, MAX_UNFLUSHED_TRANSITIONS } from "./limits.ts";
+import {
+  MAX_BUFFERED_BYTES,
+  MAX_PENDING_MESSAGES,
+  MAX_UNFLUSHED_TRANSITIONS,
+  nestsDeeperThan,
+} from "./limits.ts";
 import { replayKey, type CommittedMutation, type MutationLog, type MutationOutcome } from "./mutationLog.ts";
 import {
   encodeTs,
@@ -384,11 +389,13 @@ export class SyncSession implements QuerySubscriber {
         this.sendMutationFailure(requestId, componentFailure);
         return;
       }
-      // A replay only for the same caller, function and arguments (see mutationLog.ts).
+      // A replay only for the same caller, function and arguments (see mutationLog.ts). Arguments
+      // nested too deeply to hash are refused by the run below, so they need no replay entry.
+      const callArgs = args[0] ?? {};
       const key =
-        sessionId === null
+        sessionId === null || nestsDeeperThan(callArgs)
           ? null
-          : replayKey({ sessionId, requestId, identity, udfPath, args: args[0] ?? {} });
+          : replayKey({ sessionId, requestId, identity, udfPath, args: callArgs });
       const previous = key === null ? undefined : this.mutationLog.get(key);
       if (previous) {
         const outcome = await previous;
