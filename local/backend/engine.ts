@@ -384,6 +384,8 @@ export class Runtime {
   readonly events = new EventEmitter();
   private engine!: Engine;
   private readonly entries = new Map<string, QueryEntry>();
+  /** Counts query entries whose arguments are too nested to share (see acquire). */
+  private tooNestedEntries = 0;
   private readonly jobTimers = new Map<string, NodeJS.Timeout>();
   private readonly cronTimers = new Set<NodeJS.Timeout>();
   private readonly root = AsyncLocalStorage.snapshot();
@@ -787,7 +789,11 @@ export class Runtime {
   ): QueryEntry {
     const canonical = canonicalizeUdfPath(udfPath);
     const identityKey = this.identityKey(identity);
-    const key = JSON.stringify([identityKey, canonical, argsJson, journal]);
+    // Arguments too deeply nested to stringify are refused by run() (TooNestedError); their
+    // entry gets a key of its own instead of a shared one.
+    const key = nestsDeeperThan(argsJson)
+      ? `too-nested:${++this.tooNestedEntries}`
+      : JSON.stringify([identityKey, canonical, argsJson, journal]);
     let entry = this.entries.get(key);
     if (!entry) {
       entry = new QueryEntry(key, canonical, argsJson, identity, identityKey, journal);

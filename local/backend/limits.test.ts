@@ -355,3 +355,25 @@ test("a function API body that is JSON but not an object is a 400, not a 500", a
   }
   await expectStillServing();
 });
+
+test("a query subscription with arguments nested past 64 levels gets a TooNestedError, not a closed socket", async () => {
+  const ws = await openSyncSocket(backend.url);
+  const messages = messagesOf(ws);
+  let closed = false;
+  ws.once("close", () => (closed = true));
+  rawConnect(ws, "deep-query");
+  const add = `{"type":"Add","queryId":0,"udfPath":"probe:big","args":[${nested(100_000)}]}`;
+  ws.send(`{"type":"ModifyQuerySet","baseVersion":0,"newVersion":1,"modifications":[${add}]}`);
+  const transition = await eventually(
+    () => messages.find((m) => m.type === "Transition"),
+    (m) => m !== undefined,
+  );
+  const modification = (transition["modifications"] as { type: string; errorMessage?: string }[])[0];
+  expect(modification).toMatchObject({
+    type: "QueryFailed",
+    errorMessage: expect.stringContaining("TooNestedError"),
+  });
+  expect(closed).toBe(false);
+  ws.close();
+  await expectStillServing();
+});
