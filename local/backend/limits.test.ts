@@ -368,7 +368,7 @@ test("a query subscription with arguments nested past 64 levels gets a TooNested
     () => messages.find((m) => m.type === "Transition"),
     (m) => m !== undefined,
   );
-  const modification = (transition["modifications"] as { type: string; errorMessage?: string }[])[0];
+  const modification = (transition!["modifications"] as { type: string; errorMessage?: string }[])[0];
   expect(modification).toMatchObject({
     type: "QueryFailed",
     errorMessage: expect.stringContaining("TooNestedError"),
