@@ -38,6 +38,25 @@ describe("signing in", () => {
     await screenshot(page, "sign-in-refused");
   });
 
+  test("repeated wrong passwords slow the account down, and the form says when to try again", async () => {
+    const page = await newPage();
+    await page.goto(`${baseUrl}/sign-in`);
+    // An email nobody has: the IdP throttles it exactly as it would an existing account.
+    await page.getByLabel("Email").fill(`guess.${Date.now()}@gatehouse.test`);
+    await page.getByLabel("Password").fill("wrong-password");
+    const alert = page.getByRole("alert");
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForFunction(
+        () => !document.querySelector("button[type=submit]")?.hasAttribute("disabled"),
+      );
+    }
+    await expect(alert.textContent()).resolves.toMatch(
+      /too many failed sign-in attempts.*try again in \d+ seconds?/i,
+    );
+    await screenshot(page, "sign-in-throttled");
+  });
+
   test("a new account can sign up and lands on its dashboard", async () => {
     const page = await newPage();
     await page.goto(`${baseUrl}/sign-up`);
@@ -136,5 +155,19 @@ describe("administration", () => {
     await admin.getByText("admin.setPlan").first().waitFor();
     await screenshot(admin, "admin-page");
     await screenshot(member, "member-upgraded");
+  });
+
+  test("an admin syncs the users table with Clerk and is told what was compared and repaired", async () => {
+    const admin = await newPage();
+    await signIn(admin, baseUrl, "admin@gatehouse.test");
+    await admin.getByRole("link", { name: "Admin" }).click();
+    await admin.getByRole("button", { name: "Sync with Clerk" }).click();
+    await expect(admin.getByRole("status").textContent()).resolves.toMatch(
+      /^Compared \d+ Clerk users: 0 added, 0 updated, 0 removed\.$/,
+    );
+    await admin.getByText("users.reconcile").first().waitFor();
+    await screenshot(admin, "admin-synced");
+    await admin.setViewportSize({ width: 390, height: 844 });
+    await screenshot(admin, "admin-synced-390");
   });
 });
