@@ -103,13 +103,15 @@ export async function startBackendProcess(env: Record<string, string>): Promise<
       ["--import", "tsx", CLI, "--no-watch", ...(reset ? ["--reset"] : [])],
       {
         cwd: ROOT,
-        stdio: ["ignore", "pipe", "pipe"],
+        // stdin is a lifeline: if this test process dies, the backend exits instead of holding the ports.
+        stdio: ["pipe", "pipe", "pipe"],
         env: {
           ...process.env,
           NODE_ENV: "development",
           LOCAL_CONVEX_PORT: String(port),
           LOCAL_CONVEX_SITE_PORT: String(sitePort),
           LOCAL_CONVEX_DATA_DIR: dataDir,
+          LOCAL_BACKEND_EXIT_WITH_PARENT: "1",
           ...env,
         },
       },
@@ -382,19 +384,34 @@ export async function connectClient(
       error: keep(log.errors),
     },
   });
-  const authenticated = await new Promise<boolean>((resolve) => {
+  const authenticated = await new Promise<boolean>((resolve, reject) => {
     let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(
+        new Error(
+          `client for ${account.email} not authenticated after 30 s: ${JSON.stringify(client.connectionState())}`,
+        ),
+      );
+    }, 30_000);
     client.setAuth(
       () => account.freshToken(),
       (isAuthenticated) => {
         if (!settled) {
           settled = true;
+          clearTimeout(timer);
           resolve(isAuthenticated);
         }
       },
     );
+  }).catch(async (error: unknown) => {
+    await Promise.race([client.close(), sleep(2_000)]);
+    throw error;
   });
-  if (!authenticated) throw new Error(`client for ${account.email} was not authenticated`);
+  if (!authenticated) {
+    await client.close();
+    throw new Error(`client for ${account.email} was not authenticated`);
+  }
   return client;
 }
 

@@ -17,6 +17,7 @@ import {
   postsOnServer,
   publicShape,
   runWrites,
+  settle,
   setUpWriters,
   shape,
   type Workload,
@@ -61,7 +62,8 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
     rng,
     stop: () => performance.now() - loadStarted >= SECONDS * 1000,
   });
-  await Promise.all([...w.inFlight]);
+  const stuck = await settle(w, 30_000);
+  const unsettled = stuck.length;
   const rssAfterLoad = backend.rssMb();
 
   // Every client's subscription converges to its user's acknowledged posts.
@@ -110,7 +112,7 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
   report(
     `reliability/load: ${w.clients.length} clients (${USERS} users, ${w.clients.length + USERS} subscriptions), ` +
       `${run.seconds.toFixed(1)} s at ${PER_SECOND}/s: ${acked} writes acked (${w.acked.create} creates, ` +
-      `${w.acked.update} updates, ${w.acked.remove} removes; ${run.skipped} ticks skipped, user busy), ${lost} lost, ` +
+      `${w.acked.update} updates, ${w.acked.remove} removes; ${run.skipped} ticks skipped, user busy), ${unsettled} unsettled, ${lost} lost, ` +
       `${extra} unexpected, ${convergedClients}/${w.clients.length} converged (${convergeMs.toFixed(0)} ms after the last ack), ` +
       `feed ${feedConverged}/${feedSubscribers.length}, ${errors.length} errors, ${w.log.warnings.length} client warnings, ` +
       `mutation p50 ${quantile(w.latenciesMs, 0.5).toFixed(1)} ms p99 ${quantile(w.latenciesMs, 0.99).toFixed(1)} ms ` +
@@ -119,6 +121,7 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
   );
 
   expect(errors).toEqual([]);
+  expect(stuck).toEqual([]);
   expect(run.launched).toBe(acked);
   expect(acked).toBeGreaterThanOrEqual(Math.floor(SECONDS * PER_SECOND * 0.9));
   expect(problems).toEqual([]);

@@ -8,7 +8,7 @@ import type { ConvexClient } from "convex/browser";
 import { ConvexHttpClient } from "convex/browser";
 import { api } from "../convex/_generated/api";
 import type { Id } from "../convex/_generated/dataModel";
-import { connectClient, pick, signUp, type Account, type ClientLog, type Stack } from "./harness.ts";
+import { connectClient, pick, signUp, sleep, type Account, type ClientLog, type Stack } from "./harness.ts";
 
 export type Visibility = "private" | "public";
 export type Post = { _id: Id<"posts">; title: string; visibility: Visibility };
@@ -42,8 +42,8 @@ export type Workload = {
   mutationErrors: string[];
   latenciesMs: number[];
   acked: { create: number; update: number; remove: number };
-  /** Mutations launched but not settled. */
-  inFlight: Set<Promise<void>>;
+  /** Mutations launched but not settled, with what they are and which client sent them. */
+  inFlight: Map<Promise<void>, { what: string; client: ConvexClient; startedAt: number }>;
 };
 
 /**
@@ -63,7 +63,7 @@ export async function setUpWriters(
     mutationErrors: [],
     latenciesMs: [],
     acked: { create: 0, update: 0, remove: 0 },
-    inFlight: new Set(),
+    inFlight: new Map(),
   };
   const accounts = await Promise.all(
     Array.from({ length: users }, (_, i) =>
@@ -157,7 +157,7 @@ export function launchWrite(work: Workload, w: Writer, rng: () => number): void 
       w.busy = false;
     }
   })();
-  work.inFlight.add(task);
+  work.inFlight.set(task, { what: `${kind} by ${w.account.email}`, client, startedAt: started });
   void task.then(() => work.inFlight.delete(task));
 }
 
@@ -192,6 +192,19 @@ export async function runWrites(
     await new Promise((r) => setTimeout(r, 10));
   }
   return { launched, skipped, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Waits (bounded) for every launched write to settle; describes the ones that did not, with
+ * their client's connection state, so a stuck mutation is a finding rather than a hang.
+ */
+export async function settle(work: Workload, timeoutMs: number): Promise<string[]> {
+  await Promise.race([Promise.all([...work.inFlight.keys()]), sleep(timeoutMs)]);
+  return [...work.inFlight.values()].map(
+    ({ what, client, startedAt }) =>
+      `${what}, pending ${((performance.now() - startedAt) / 1000).toFixed(1)} s: ` +
+      JSON.stringify(client.connectionState()),
+  );
 }
 
 /** What the backend holds for a user now, read with a fresh token over HTTP (no subscription involved). */
