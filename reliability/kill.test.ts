@@ -128,8 +128,9 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
   const unsettled = stuck.length;
 
   // Acknowledged writes against the restarted backend's data. A post the model does not know
-  // whose title is that of an acknowledged create is a second copy of that create: the mutation
-  // ran again when the client resent it after the restart (see the second test).
+  // whose title is that of an acknowledged create would be a second copy of that create: the
+  // mutation run again when the client resent it after the restart (must not happen: see the
+  // second test).
   let lost = 0;
   let duplicates = 0;
   const problems: string[] = [];
@@ -165,13 +166,13 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
   const converged = convergedCount();
 
   const acked = w.acked.create + w.acked.update + w.acked.remove;
-  // A remove resent after the restart finds its post already gone (see the second test).
+  // A remove run twice would find its post already gone: NOT_FOUND (must not happen either).
   const retriedRemoves = w.mutationErrors.filter((e) => e.startsWith("remove") && e.includes("NOT_FOUND"));
   const otherErrors = [
     ...w.mutationErrors.filter((e) => !retriedRemoves.includes(e)),
     ...w.subscriptionErrors,
     ...w.log.errors,
-    ...backend.errorLines().filter((l) => !(retriedRemoves.length > 0 && l.includes("NOT_FOUND"))),
+    ...backend.errorLines(),
   ];
   report(
     `reliability/kill: ${w.clients.length} clients (${USERS} users), ${run.seconds.toFixed(1)} s at ${PER_SECOND}/s with a ` +
@@ -187,6 +188,8 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
   );
 
   expect(lost).toBe(0);
+  expect(duplicates).toBe(0);
+  expect(retriedRemoves).toEqual([]);
   expect(problems).toEqual([]);
   expect(stuck).toEqual([]);
   expect(otherErrors).toEqual([]);
@@ -253,14 +256,10 @@ test("a create committed just before kill -9 and resent by the client after the 
   expect(log.errors).toEqual([]);
 });
 
-// KNOWN DEFECT (local backend): the (sessionId, requestId) → result record that deduplicates
-// resent mutations (MutationLog in local/backend/sync.ts) lives in memory only, so after kill -9
-// a resent mutation whose first run was committed runs again: a second post here, a duplicate
-// create or a NOT_FOUND remove under load (the first test counts them). Convex records it in the
-// mutation's own transaction and answers a resend with the stored result and ts
-// (docs: /work/shared/reference/convex-sync-protocol.md §3.3 "Idempotency"). Remove `.fails`
-// once the record is journaled with the commit.
-test.fails("… and takes effect exactly once (known defect: mutation dedup does not survive kill -9)", () => {
+// A resend of a mutation committed before kill -9 is answered from the journal, where the
+// replay record is written in the commit's own line (local/backend/journal.ts), as Convex keeps
+// it in the mutation's own transaction.
+test("… and takes effect exactly once", () => {
   expect(resent).toBeDefined();
   expect(resent!.copies).toEqual([resent!.id]);
 });

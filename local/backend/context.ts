@@ -20,12 +20,17 @@ export type CallContext = {
   journalOut: { endCursor: string } | null;
   /** Timestamp of the commit made directly by this call's top-level mutation. */
   commitTs: bigint | null;
+  /**
+   * Set for a client's mutation: its replay key, and the value its handler returned (captured
+   * before the commit), journaled with the commit so a resend after a crash is answered from it.
+   */
+  replay: { key: string; result?: { value: unknown } } | null;
 };
 
 export const callStore = new AsyncLocalStorage<CallContext>();
 
 export function newCallContext(env: Record<string, string>, reads: ReadSet | null = null): CallContext {
-  return { env, logLines: [], reads, journalIn: null, journalOut: null, commitTs: null };
+  return { env, logLines: [], reads, journalIn: null, journalOut: null, commitTs: null, replay: null };
 }
 
 const LEVELS: Record<string, LogLevel> = {

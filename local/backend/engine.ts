@@ -26,7 +26,7 @@ import {
   type Identity,
 } from "./auth.ts";
 import { callStore, installCallGlobals, newCallContext, type CallContext } from "./context.ts";
-import { Journal, type StoredState } from "./journal.ts";
+import { Journal, type ReplayRecord, type StoredState } from "./journal.ts";
 import { ModuleGeneration } from "./modules.ts";
 import {
   canonicalizeUdfPath,
@@ -191,7 +191,11 @@ class Engine {
       const crons = modules.isEntryPoint("crons") ? (await modules.import("crons"))["default"] : undefined;
       return { schema, authConfig, crons };
     });
-    const options = { schema: loaded.schema, modules: modules.convexTestModules(), transactionLimits: true };
+    const options = {
+      schema: loaded.schema,
+      modules: captureMutationResults(modules.convexTestModules()),
+      transactionLimits: true,
+    };
     const t = convexTest(options as Parameters<typeof convexTest>[0]) as unknown as TestInstance;
     return new Engine(modules, t, providersFromConfig(loaded.authConfig), loaded.crons);
   }
@@ -298,6 +302,39 @@ class Engine {
       lastCommitTs: this.cg.transactionManager._lastCommitTs,
     };
   }
+}
+
+const CAPTURING = Symbol.for("gatehouse.localBackend.capturesResult");
+
+/**
+ * convex-test commits a mutation after its handler returns and before its caller sees the
+ * value, so the value a client's mutation returned is not known at commit time — unless the
+ * handler hands it over. Each mutation's handler is wrapped (once per module generation) to put
+ * its return value into the call's `replay` slot, which the commit journals (see onCommit).
+ */
+function captureMutationResults(
+  loaders: Record<string, () => Promise<Record<string, unknown>>>,
+): Record<string, () => Promise<Record<string, unknown>>> {
+  const wrapped: Record<string, () => Promise<Record<string, unknown>>> = {};
+  for (const [path, load] of Object.entries(loaders)) {
+    wrapped[path] = async () => {
+      const module = await load();
+      for (const fn of Object.values(module)) {
+        const mutation = fn as { isMutation?: boolean; _handler?: unknown; [CAPTURING]?: true } | null;
+        if (!mutation?.isMutation || typeof mutation._handler !== "function" || mutation[CAPTURING]) continue;
+        const handler = mutation._handler as (ctx: unknown, args: unknown) => Promise<unknown>;
+        mutation._handler = async (ctx: unknown, args: unknown) => {
+          const value = await handler(ctx, args);
+          const call = callStore.getStore();
+          if (call?.replay) call.replay.result = { value };
+          return value;
+        };
+        mutation[CAPTURING] = true;
+      }
+      return module;
+    };
+  }
+  return wrapped;
 }
 
 // ---------- cached query results shared by subscriptions ----------
@@ -576,6 +613,9 @@ export class Runtime {
           c.id,
           c.after === null ? null : (convexToJson(c.after as Value) as Record<string, JSONValue>),
         ]),
+        ctx?.replay?.result
+          ? { key: ctx.replay.key, result: convexToJson((ctx.replay.result.value ?? null) as Value) }
+          : undefined,
       );
     } catch (error) {
       durabilityLost(error);
@@ -641,6 +681,11 @@ export class Runtime {
     this.journal.compact(this.engine.storedState());
   }
 
+  /** A client mutation committed before (even before a restart), by its replay key (mutationLog.ts). */
+  committedReplay(key: string): ReplayRecord | undefined {
+    return this.journal.replayOf(key);
+  }
+
   /** Makes acknowledged writes durable; called before any response leaves the server. */
   flush(): void {
     try {
@@ -676,7 +721,7 @@ export class Runtime {
     udfPath: string,
     argsJson: JSONValue,
     identity: Identity | null,
-    options: { reads?: ReadSet; journal?: string | null } = {},
+    options: { reads?: ReadSet; journal?: string | null; replayKey?: string } = {},
   ): Promise<FunctionResult & { kind?: UdfType }> {
     const canonical = canonicalizeUdfPath(udfPath);
     const engine = await this.enter();
@@ -685,6 +730,8 @@ export class Runtime {
       if (!resolved.ok) return { ok: false, message: resolved.message, logLines: [], journal: null };
       const ctx = newCallContext(this.options.env, options.reads ?? null);
       ctx.journalIn = parseJournal(options.journal);
+      if (options.replayKey !== undefined && resolved.kind === "mutation")
+        ctx.replay = { key: options.replayKey };
       if (nestsDeeperThan(argsJson)) {
         const message = `TooNestedError: Value is too nested (more than the maximum nesting of ${MAX_VALUE_NESTING} levels)`;
         return { ok: false, message, logLines: [], journal: null };

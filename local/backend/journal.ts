@@ -9,6 +9,12 @@
  *
  * On start the snapshot is loaded and the log replayed (a torn last line from a crash is
  * dropped), then both are compacted into a fresh snapshot.
+ *
+ * A commit line may also carry the replay record of the client mutation that made it,
+ * `"r":[key, result]` (mutationLog.ts names the key), in the same line as its writes: the record
+ * is durable exactly when the commit is, so a client resending that mutation after a `kill -9`
+ * gets the original result instead of a second run — Convex keeps this record in the
+ * mutation's own transaction too. The most recent records survive compaction in the snapshot.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -24,6 +30,9 @@ export type StoredState = {
   lastCommitTs: bigint;
 };
 
+/** A committed client mutation's result, by its replay key; `ts` is the commit's. */
+export type ReplayRecord = { result: JSONValue; ts: bigint };
+
 type SnapshotFile = {
   format: "gatehouse-local-backend-snapshot";
   version: 1;
@@ -31,9 +40,14 @@ type SnapshotFile = {
   lastCreationTime: number;
   lastCommitTs: string;
   docs: Record<string, JSONValue>[];
+  /** Recent replay records, oldest first: [key, result, ts]. Absent in older snapshots. */
+  replays?: [string, JSONValue, string][];
 };
 
-type LogEntry = { ts: string; w: [string, Record<string, JSONValue> | null][] };
+type LogEntry = { ts: string; w: [string, Record<string, JSONValue> | null][]; r?: [string, JSONValue] };
+
+/** Replay records kept; the oldest go first (a client resends within seconds of reconnecting). */
+const REPLAY_LIMIT = 10_000;
 
 const SNAPSHOT = "snapshot.json";
 const LOG = "journal.log";
@@ -47,6 +61,8 @@ export function idCounter(id: string): number {
 
 export class Journal {
   readonly dir: string;
+  /** Durable replay records by key, oldest first (bounded by REPLAY_LIMIT). */
+  private readonly replays = new Map<string, ReplayRecord>();
   private fd: number | null = null;
   private unsynced = false;
   private logBytes = 0;
@@ -94,6 +110,7 @@ export class Journal {
         throw new Error(`unrecognized snapshot in ${snapshotPath}; start with --reset`);
       }
       for (const doc of snap.docs) state.docs.set(String(doc["_id"]), doc);
+      for (const [key, result, ts] of snap.replays ?? []) this.remember(key, { result, ts: BigInt(ts) });
       state.nextDocId = snap.nextDocId;
       state.lastCreationTime = snap.lastCreationTime;
       state.lastCommitTs = BigInt(snap.lastCommitTs);
@@ -126,6 +143,7 @@ export class Journal {
         }
         const ts = BigInt(entry.ts);
         if (ts > state.lastCommitTs) state.lastCommitTs = ts;
+        if (entry.r) this.remember(entry.r[0], { result: entry.r[1], ts });
       }
     }
     for (const id of state.docs.keys()) state.nextDocId = Math.max(state.nextDocId, idCounter(id) + 1);
@@ -142,6 +160,7 @@ export class Journal {
       lastCreationTime: state.lastCreationTime,
       lastCommitTs: state.lastCommitTs.toString(),
       docs: [...state.docs.values()],
+      replays: [...this.replays].map(([key, r]) => [key, r.result, r.ts.toString()]),
     };
     const snapshotPath = path.join(this.dir, SNAPSHOT);
     const tmp = `${snapshotPath}.tmp`;
@@ -158,15 +177,39 @@ export class Journal {
     this.openLog();
   }
 
-  /** Appends one commit (synchronously: the bytes are in the OS before the commit returns). */
-  append(ts: bigint, writes: [string, Record<string, JSONValue> | null][]): void {
+  /**
+   * Appends one commit (synchronously: the bytes are in the OS before the commit returns), with
+   * the replay record of the client mutation that made it, if any.
+   */
+  append(
+    ts: bigint,
+    writes: [string, Record<string, JSONValue> | null][],
+    replay?: { key: string; result: JSONValue },
+  ): void {
     if (this.fd === null) this.openLog();
-    const line = JSON.stringify({ ts: ts.toString(), w: writes } satisfies LogEntry) + "\n";
+    const entry: LogEntry = { ts: ts.toString(), w: writes };
+    if (replay) entry.r = [replay.key, replay.result];
+    const line = JSON.stringify(entry) + "\n";
     const bytes = Buffer.from(line);
     let off = 0;
     while (off < bytes.length) off += fs.writeSync(this.fd!, bytes, off);
     this.logBytes += bytes.length;
     this.unsynced = true;
+    if (replay) this.remember(replay.key, { result: replay.result, ts });
+  }
+
+  /** The committed result of a client mutation, by replay key, if it is one of the recent ones. */
+  replayOf(key: string): ReplayRecord | undefined {
+    return this.replays.get(key);
+  }
+
+  private remember(key: string, record: ReplayRecord): void {
+    this.replays.delete(key);
+    this.replays.set(key, record);
+    if (this.replays.size > REPLAY_LIMIT) {
+      const oldest = this.replays.keys().next().value;
+      if (oldest !== undefined) this.replays.delete(oldest);
+    }
   }
 
   /** Flushes appended commits to stable storage; call before acknowledging anything. */

@@ -50,7 +50,11 @@ export function replayKey(request: MutationRequest): string {
     .digest("base64url");
 }
 
-/** Successful mutations by `replayKey` (failed ones are simply retried). */
+/**
+ * Successful mutations by `replayKey` (failed ones are simply retried), in memory: this also
+ * makes a resend that arrives while the first run is still going wait for it. The durable copy of
+ * each record is journaled with its commit (journal.ts), for resends that arrive after a restart.
+ */
 export class MutationLog {
   private readonly map = new Map<string, Promise<MutationOutcome>>();
 

@@ -3,6 +3,7 @@
  * what it was: the same session id and request id from another identity, or with another function
  * or other arguments, is a new request, never someone else's stored result.
  */
+import fs from "node:fs";
 import { ConvexHttpClient } from "convex/browser";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type WebSocket from "ws";
@@ -13,9 +14,11 @@ import {
   rawConnect,
   startIssuer,
   startTestBackend,
+  tempDir,
   type Issuer,
   type TestBackend,
 } from "./test-utils.ts";
+import { startBackend } from "./server.ts";
 
 type Msg = { type: string; [k: string]: unknown };
 
@@ -112,4 +115,40 @@ test("a reused request id with other arguments is a new mutation, not a replay",
   expect(second["success"]).toBe(true);
   expect(second["result"]).not.toEqual(first["result"]);
   expect((await postsOf("user_e")).sort()).toEqual(["first", "second"]);
+});
+
+test("a committed mutation's result outlives the process: after a restart (and its compaction) a resend is answered from the journal and runs once", async () => {
+  const shared = backend;
+  const dataDir = tempDir("replay-restart");
+  const start = async (reset: boolean) =>
+    ({
+      ...(await startBackend({
+        port: 0,
+        sitePort: 0,
+        dataDir,
+        reset,
+        env: { CLERK_JWT_ISSUER_DOMAIN: issuer.url },
+      })),
+      dispose: async () => undefined,
+    }) satisfies TestBackend;
+  try {
+    backend = await start(true);
+    const first = await session("restart-session", "user_r");
+    const original = await mutate(first, 0, "survives a restart");
+    expect(original["success"]).toBe(true);
+    first.ws.close();
+    // A graceful stop compacts: the record moves from the journal's lines into the snapshot.
+    await backend.close();
+
+    backend = await start(false);
+    const again = await session("restart-session", "user_r");
+    const replay = await mutate(again, 0, "survives a restart");
+    expect(replay).toMatchObject({ success: true, result: original["result"], ts: original["ts"] });
+    again.ws.close();
+    expect(await postsOf("user_r")).toEqual(["survives a restart"]);
+    await backend.close();
+  } finally {
+    backend = shared;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });

@@ -404,9 +404,21 @@ export class SyncSession implements QuerySubscriber {
           return;
         }
       }
+      // Committed before this process started (a crash between commit and answer): the journal
+      // kept its result with the commit.
+      const durable = key === null ? undefined : this.runtime.committedReplay(key);
+      if (durable) {
+        this.sendMutationSuccess(requestId, {
+          success: true,
+          result: durable.result,
+          ts: durable.ts,
+          logLines: [],
+        });
+        return;
+      }
       let settle!: (o: MutationOutcome) => void;
       if (key !== null) this.mutationLog.set(key, new Promise((r) => (settle = r)));
-      const result = await this.runFunction("mutation", udfPath, args, identity);
+      const result = await this.runFunction("mutation", udfPath, args, identity, key ?? undefined);
       this.runtime.flush();
       if (result.ok) {
         const ts = result.ts ?? this.runtime.clock.current;
@@ -501,9 +513,16 @@ export class SyncSession implements QuerySubscriber {
     udfPath: string,
     args: JSONValue[],
     identity: Identity | null,
+    replayKey?: string,
   ): Promise<FunctionResult> {
     try {
-      return await this.runtime.run(kind, udfPath, args[0] ?? {}, identity);
+      return await this.runtime.run(
+        kind,
+        udfPath,
+        args[0] ?? {},
+        identity,
+        replayKey === undefined ? {} : { replayKey },
+      );
     } catch (error) {
       return { ok: false, message: String(error), logLines: [], journal: null };
     }
