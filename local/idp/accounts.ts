@@ -168,6 +168,22 @@ export class Accounts {
     });
   }
 
+  /** PATCH /v1/users/{id}: the profile fields given (null clears one); queues `user.updated`. */
+  updateProfile(
+    id: string,
+    change: Partial<Pick<UserJson, "first_name" | "last_name">>,
+  ): UserJson | undefined {
+    const user = this.state.users.get(id);
+    if (!user) return undefined;
+    const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+    const next = changed(user, given, this.options.now());
+    return this.options.store.commit((state) => {
+      state.users.set(id, next);
+      this.queue(state, { type: "user.updated", data: next });
+      return next;
+    });
+  }
+
   /** Deletes the user, ends all their sessions and queues `user.deleted`. */
   deleteUser(id: string): DeletedUserJson | undefined {
     if (!this.state.users.has(id)) return undefined;

@@ -92,6 +92,24 @@ describe("Backend API through the real @clerk/backend client", () => {
     expect(user.privateMetadata).toEqual({ note: "x" });
   });
 
+  it("updateUser changes the name with a strictly newer updatedAt; unknown fields and users are refused", async () => {
+    const before = await clerk.users.getUser(userId);
+    const user = await clerk.users.updateUser(userId, { firstName: "Beatrix", lastName: "Api-Renamed" });
+    expect([user.firstName, user.lastName]).toEqual(["Beatrix", "Api-Renamed"]);
+    expect(user.updatedAt).toBeGreaterThan(before.updatedAt);
+    expect((await clerk.users.getUser(userId)).firstName).toBe("Beatrix");
+    const cleared = await clerk.users.updateUser(userId, { lastName: null as unknown as string });
+    expect([cleared.firstName, cleared.lastName]).toEqual(["Beatrix", null]);
+    expect(await clerkStatus(clerk.users.updateUser("user_missing", { firstName: "x" }))).toBe(404);
+    const smuggled = await fetch(`${idp.url}/v1/users/${userId}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${idp.secretKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ first_name: "Eve", public_metadata: { role: "admin" } }),
+    });
+    expect(smuggled.status).toBe(400);
+    expect((await clerk.users.getUser(userId)).firstName).toBe("Beatrix");
+  });
+
   it("answers unknown users with 404 and Clerk's error shape", async () => {
     expect(await clerkStatus(clerk.users.getUser("user_missing"))).toBe(404);
     expect(

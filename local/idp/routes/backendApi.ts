@@ -14,6 +14,14 @@ const metadataBody = z.object({
   unsafe_metadata: metadata,
 });
 
+/** PATCH /v1/users/{id} (`users.updateUser`): the profile fields Gatehouse syncs. */
+const profileBody = z
+  .object({
+    first_name: z.string().max(256).nullable().optional(),
+    last_name: z.string().max(256).nullable().optional(),
+  })
+  .strict();
+
 const ORDER_FIELDS = ["created_at", "updated_at"] as const;
 
 /** GET /v1/users filters (Clerk's names); shared with /v1/users/count, as in Clerk. */
@@ -107,6 +115,16 @@ export function backendApiRoutes(accounts: Accounts, key: SigningKey): Route[] {
         const user = accounts.getUser(id);
         if (!user) throw notFound("user");
         return ok(user);
+      },
+    },
+    {
+      method: "PATCH",
+      pattern: /^\/v1\/users\/([^/]+)$/,
+      access: "backend",
+      handle: async ({ req, params: [id = ""] }) => {
+        const updated = accounts.updateProfile(id, parseInput(profileBody, await readJson(req)));
+        if (!updated) throw notFound("user");
+        return ok(updated);
       },
     },
     {
