@@ -1,6 +1,6 @@
 /**
  * 1 000 user events made against the IdP's real users — sign-ups (some reusing a deleted user's
- * email), role and plan changes through `@clerk/backend` (merge and replace), deletions — while
+ * email), role and plan changes (merge and replace) and renames through `@clerk/backend`, deletions — while
  * the IdP's svix-signed deliveries pass through a chaos proxy that fails, resets, delays,
  * reorders and duplicates them. At the end the backend's users table must equal the IdP's users
  * exactly, every deleted id must be tombstoned, and nothing may have failed on the way.
@@ -61,7 +61,15 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
   const deleted = new Set<string>();
   const deletedEmails: string[] = [];
   const emailOf = new Map<string, string>();
-  const counts = { created: 0, recreatedEmail: 0, patch: 0, replace: 0, deleted: 0, failed: [] as string[] };
+  const counts = {
+    created: 0,
+    recreatedEmail: 0,
+    patch: 0,
+    rename: 0,
+    replace: 0,
+    deleted: 0,
+    failed: [] as string[],
+  };
   let issued = 0;
   let emailSeq = 0;
 
@@ -84,14 +92,21 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
 
   const update = async (id: string) => {
     const r = rng();
-    if (r < 0.3) await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role() } });
-    else if (r < 0.6) await clerk.users.updateUserMetadata(id, { publicMetadata: { plan: plan() } });
-    else if (r < 0.75)
+    if (r < 0.25) await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role() } });
+    else if (r < 0.5) await clerk.users.updateUserMetadata(id, { publicMetadata: { plan: plan() } });
+    else if (r < 0.62)
       await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role(), plan: plan() } });
-    else if (r < 0.8)
+    else if (r < 0.67)
       await clerk.users.updateUserMetadata(id, { publicMetadata: { plan: null, role: null } });
-    else if (r < 0.85) await clerk.users.updateUserMetadata(id, { privateMetadata: { note: `n${issued}` } });
-    else {
+    else if (r < 0.72) await clerk.users.updateUserMetadata(id, { privateMetadata: { note: `n${issued}` } });
+    else if (r < 0.85) {
+      await clerk.users.updateUser(id, {
+        firstName: `Renamed${issued}`,
+        lastName: rng() < 0.5 ? `L${issued}` : "",
+      });
+      counts.rename++;
+      return;
+    } else {
       await clerk.users.replaceUserMetadata(id, {
         publicMetadata: rng() < 0.2 ? {} : { role: role(), plan: plan() },
       });
@@ -147,9 +162,9 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
 
   report(
-    `reliability/webhookChaos: ${counts.created + counts.patch + counts.replace + counts.deleted} events ` +
+    `reliability/webhookChaos: ${counts.created + counts.patch + counts.rename + counts.replace + counts.deleted} events ` +
       `(${counts.created} created incl. ${counts.recreatedEmail} re-used emails, ${counts.patch} metadata merges, ` +
-      `${counts.replace} replaces, ${counts.deleted} deletions) → ${s.messages} svix messages, ` +
+      `${counts.rename} renames, ${counts.replace} replaces, ${counts.deleted} deletions) → ${s.messages} svix messages, ` +
       `${s.idpAttempts} IdP attempts (${s.injected503} × 503, ${s.injectedResets} resets, ${s.lostAcks} lost acks, ` +
       `${deliveries.failedAttempts} retried), ` +
       `${s.backendRequests} backend requests (${s.held} held, ${s.reordered} reordered, ${s.duplicatesSent} duplicates, ` +
@@ -160,7 +175,7 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
   );
 
   expect(counts.failed).toEqual([]);
-  expect(counts.created + counts.patch + counts.replace + counts.deleted).toBe(EVENTS);
+  expect(counts.created + counts.patch + counts.rename + counts.replace + counts.deleted).toBe(EVENTS);
   // Every change produced one svix message, and each one was delivered (none exhausted its retries).
   expect(s.messages).toBe(EVENTS);
   expect(deliveries.dropped).toBe(0);
