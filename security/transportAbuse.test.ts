@@ -6,86 +6,34 @@
  * memory is the process's own RSS. After every batch: the process is alive, `/version` and a real
  * client answer, no `BUG:` was printed, and no table changed (read from its data dir).
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { ConvexHttpClient } from "convex/browser";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { api } from "../convex/_generated/api";
+import { spawnBackendCli, type CliBackend } from "../local/backend/test-utils.ts";
 import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
 import { expectNoStack, readTables, sleep, Tally, type Tables } from "./helpers.ts";
 
 const tally = new Tally("transportAbuse");
-const REPO_ROOT = path.resolve(import.meta.dirname, "..");
-
-type Child = {
-  url: string;
-  siteUrl: string;
-  port: number;
-  sitePort: number;
-  dataDir: string;
-  child: ChildProcess;
-  output(): string;
-  alive(): boolean;
-};
 
 let idp: TestIdp;
-let backend: Child;
+let backend: CliBackend;
 let tablesAtStart: Tables;
-
-async function spawnBackend(): Promise<Child> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-transport-"));
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", "local/backend/cli.ts", "--reset", "--no-watch"],
-    {
-      cwd: REPO_ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        ...process.env,
-        NODE_ENV: "development",
-        LOCAL_CONVEX_PORT: "0",
-        LOCAL_CONVEX_SITE_PORT: "0",
-        LOCAL_CONVEX_DATA_DIR: dataDir,
-        CLERK_JWT_ISSUER_DOMAIN: idp.url,
-        CLERK_WEBHOOK_SECRET: idp.webhookSecret,
-        CLERK_SECRET_KEY: idp.secretKey,
-        CLERK_API_URL: idp.url,
-      },
-    },
-  );
-  let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
-  const alive = () => child.exitCode === null && child.signalCode === null;
-  const started = /local backend: (http:\/\/127\.0\.0\.1:(\d+)) \(site (http:\/\/127\.0\.0\.1:(\d+))\)/;
-  const deadline = Date.now() + 60_000;
-  let match = started.exec(output);
-  while (match === null) {
-    if (!alive()) throw new Error(`the backend exited during startup:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`the backend did not start:\n${output}`);
-    await sleep(25);
-    match = started.exec(output);
-  }
-  return {
-    url: match[1]!,
-    port: Number(match[2]),
-    siteUrl: match[3]!,
-    sitePort: Number(match[4]),
-    dataDir,
-    child,
-    output: () => output,
-    alive,
-  };
-}
 
 beforeAll(async () => {
   idp = await startTestIdp();
-  backend = await spawnBackend();
+  backend = await spawnBackendCli("transport", {
+    env: {
+      NODE_ENV: "development",
+      CLERK_JWT_ISSUER_DOMAIN: idp.url,
+      CLERK_WEBHOOK_SECRET: idp.webhookSecret,
+      CLERK_SECRET_KEY: idp.secretKey,
+      CLERK_API_URL: idp.url,
+    },
+  });
   idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);
   await idp.seed();
   await idp.whenDelivered(15_000);
@@ -93,12 +41,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (backend?.alive()) {
-    const exited = new Promise((r) => backend.child.once("exit", r));
-    backend.child.kill("SIGTERM");
-    await exited;
-  }
-  if (backend) fs.rmSync(backend.dataDir, { recursive: true, force: true });
+  await backend?.dispose();
   await idp?.dispose();
   tally.print();
 });

@@ -346,6 +346,8 @@ export type CliBackend = {
   siteUrl: string;
   port: number;
   sitePort: number;
+  /** The journal directory (removed by dispose). */
+  dataDir: string;
   child: ChildProcess;
   /** Everything the process printed (stdout and stderr). */
   output(): string;
@@ -407,6 +409,7 @@ export async function spawnBackendCli(
       port: Number(match[2]),
       siteUrl: match[3]!,
       sitePort: Number(match[4]),
+      dataDir,
       child,
       output: () => output,
       alive,
