@@ -7,6 +7,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { Webhook } from "svix";
 import { afterAll, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
@@ -21,11 +22,11 @@ const ports = { LOCAL_CONVEX_PORT: 7310, LOCAL_CONVEX_SITE_PORT: 7311, LOCAL_IDP
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-start-"));
 afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
 
-function startStack(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = []) {
+function startStack(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = [], nodeArgs: string[] = []) {
   const env: NodeJS.ProcessEnv = { ...process.env, LOCAL_DATA_DIR: dataDir, ...extraEnv };
   for (const [k, v] of Object.entries(ports)) env[k] = String(v);
   for (const [k, v] of Object.entries(extraEnv)) if (v === undefined) delete env[k];
-  const child = spawn(process.execPath, ["--import", "tsx", "local/start.ts", ...args], {
+  const child = spawn(process.execPath, ["--import", "tsx", ...nodeArgs, "local/start.ts", ...args], {
     cwd: root,
     env,
     stdio: "pipe",
@@ -300,6 +301,44 @@ test("npm start killed with SIGKILL leaves no backend behind holding the ports",
     await until(() => !alive(), 10_000);
     for (const [name, port] of Object.entries(ports)) await assertPortFree(port, name);
   } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+}, 90_000);
+
+test("an error that escapes every handler in the IdP's or Vite's process is reported as a BUG; the stack keeps serving", async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-escape-"));
+  // Preloaded into npm start's process: on SIGUSR2, one escaped rejection and one escaped throw,
+  // standing in for a bug in some request or timer callback of the IdP or Vite.
+  const preload = path.join(own, "escape.mjs");
+  fs.writeFileSync(
+    preload,
+    `process.on("SIGUSR2", () => {
+      Promise.reject(new Error("escaped rejection"));
+      setImmediate(() => { throw new Error("escaped exception"); });
+    });\n`,
+  );
+  const stack = startStack(
+    { LOCAL_DATA_DIR: path.join(own, "data") },
+    [],
+    ["--import", pathToFileURL(preload).href],
+  );
+  try {
+    await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
+    stack.child.kill("SIGUSR2");
+    await until(() => stack.output().includes("escaped exception") || stack.child.exitCode !== null, 10_000);
+    expect(stack.output()).toMatch(
+      /npm start: BUG: unhandled promise rejection \(still serving\).*escaped rejection/s,
+    );
+    expect(stack.output()).toMatch(
+      /npm start: BUG: uncaught exception \(still serving\).*escaped exception/s,
+    );
+    expect(stack.child.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${ports.PORT}/`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}/.well-known/jwks.json`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${ports.LOCAL_CONVEX_PORT}/version`)).status).toBe(200);
+  } finally {
+    stack.child.kill("SIGINT");
+    await stack.exited;
     fs.rmSync(own, { recursive: true, force: true });
   }
 }, 90_000);

@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
+import { installCrashGuards } from "./crashGuard.ts";
 import { dataDirProblem, resolveDataDir } from "./dataDir.ts";
 import { SEED_PASSWORD, SEEDED_ACCOUNTS, webhookUrlForSitePort } from "./idp/config.ts";
 import { loadOrCreateDevSecrets } from "./idp/secrets.ts";
@@ -102,6 +103,8 @@ function prefixLines(stream: NodeJS.ReadableStream | null, label: string) {
 }
 
 async function main() {
+  // The IdP and Vite share this process: one escaped error must not stop them (local/crashGuard.ts).
+  installCrashGuards("npm start");
   try {
     await assertPortFree(ports.backend, "LOCAL_CONVEX_PORT");
     await assertPortFree(ports.site, "LOCAL_CONVEX_SITE_PORT");

@@ -6,7 +6,7 @@
  * --env-file files (KEY=VALUE lines), then --env flags.
  */
 import fs from "node:fs";
-import { installCrashGuards } from "./crashGuard.ts";
+import { installCrashGuards } from "../crashGuard.ts";
 import { PortInUseError, startBackend } from "./server.ts";
 
 function parseEnvFile(file: string): Record<string, string> {
@@ -31,8 +31,8 @@ function usage(): never {
 }
 
 async function main(): Promise<void> {
-  // One escaped error must not stop the whole stack; see crashGuard.ts for why this is safe.
-  installCrashGuards();
+  // One escaped error must not stop the whole stack; see local/crashGuard.ts for why this is safe.
+  installCrashGuards("local backend");
   const args = process.argv.slice(2);
   let reset = false;
   let watch = true;

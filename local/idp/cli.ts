@@ -3,12 +3,14 @@
  * Env: LOCAL_IDP_PORT (3212), CLERK_SECRET_KEY, CLERK_WEBHOOK_SECRET (default: the data dir's secrets.json),
  * LOCAL_CONVEX_SITE_PORT (3211) for the webhook target http://127.0.0.1:<port>/clerk-users-webhook.
  */
+import { installCrashGuards } from "../crashGuard.ts";
 import { DEFAULT_SITE_PORT, parsePort, webhookUrlForSitePort } from "./config.ts";
 import { startIdp } from "./server.ts";
 
 const USAGE = "usage: tsx local/idp/cli.ts [--reset] [--seed]";
 
 async function main(): Promise<void> {
+  installCrashGuards("local IdP"); // one escaped error must not stop it (local/crashGuard.ts)
   const flags = process.argv.slice(2);
   const unknown = flags.filter((f) => f !== "--reset" && f !== "--seed");
   if (unknown.length > 0) {
