@@ -4,9 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-const hasAtMostCodePoints = (s: string, m: number) => [...s].length <= m;
 import { BODY_MAX, TITLE_MAX } from "./lib/permissions";
-import { parseInput, postInput } from "./lib/validators";
+import { hasAtMostCodePoints, parseInput, postInput } from "./lib/validators";
 
 describe("hasAtMostCodePoints", () => {
   test("property: agrees with counting the spread string, for any string and bound", () => {
@@ -17,6 +16,18 @@ describe("hasAtMostCodePoints", () => {
         (s, max) => hasAtMostCodePoints(s, max) === [...s].length <= max,
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  test("property: agrees where the length alone cannot decide (between max and 2·max UTF-16 units)", () => {
+    const unit = fc.constantFrom("a", "é", "🦊", "\uD800", "\uDC00");
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.array(unit, { maxLength: 60 }), (max, parts) => {
+        const s = parts.join("");
+        fc.pre(s.length > max && s.length <= 2 * max);
+        return hasAtMostCodePoints(s, max) === [...s].length <= max;
+      }),
+      { numRuns: 3000 },
     );
   });
 
@@ -39,6 +50,7 @@ describe("oversized post input", () => {
   ] as const;
 
   test.each(cases)("a 20 MB %s is INVALID_INPUT within milliseconds", (_, input, message) => {
+    parseInput(postInput.required(), { title: "warm-up", body: "" }); // zod's first call compiles
     const started = performance.now();
     let error: unknown;
     try {
@@ -50,6 +62,11 @@ describe("oversized post input", () => {
     expect(error).toMatchObject({ data: { code: "INVALID_INPUT", message } });
     // Spreading 20 M characters into an array takes seconds; the bounded check takes microseconds.
     expect(elapsed).toBeLessThan(50);
+  });
+
+  test("a body of exactly the limit in astral characters (2·max units) is accepted", () => {
+    const body = "🦊".repeat(BODY_MAX);
+    expect(parseInput(postInput.required(), { title: "ok", body }).body).toBe(body);
   });
 
   test("padding around a title of exactly the limit is trimmed, not counted", () => {
