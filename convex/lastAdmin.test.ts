@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import { deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
+import { deletedEvent, deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
 import { fakeClerkApi, identityFor, seedWorld, snapshot, type World } from "./test.world";
 
 let clerk: ReturnType<typeof fakeClerkApi>;
@@ -115,5 +115,33 @@ test("the demotion's webhook settles the reservation; a later promotion lifts it
   await adminToken(w, w.clerkIds.admin).action(api.admin.setRole, { clerkId: w.second, role: "user" });
   expect(await pending()).toHaveLength(1);
   await adminToken(w, w.clerkIds.admin).action(api.admin.setRole, { clerkId: w.second, role: "admin" });
+  expect(await pending()).toEqual([]);
+});
+
+test("a provisional admin row (copied from a token, not from Clerk) does not count as an admin who remains", async () => {
+  const w = await seedWorld();
+  // user_free signed in with a token saying admin before any webhook: users.ensure wrote a
+  // provisional row. Clerk may well have demoted them since; only synced rows are Clerk's word.
+  await w.t.run(async (ctx) => {
+    const row = await ctx.db
+      .query("users")
+      .withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.free))
+      .unique();
+    await ctx.db.patch("users", row!._id, { role: "admin", synced: false, clerkUpdatedAt: 0 });
+  });
+  const before = await snapshot(w.t);
+  await expect(
+    adminToken(w, w.clerkIds.free).action(api.admin.setRole, { clerkId: w.clerkIds.admin, role: "user" }),
+  ).rejects.toMatchObject({ data: { code: "FORBIDDEN", message: "The last admin cannot be demoted" } });
+  expect(clerk.calls).toEqual([]);
+  expect(await snapshot(w.t)).toEqual(before);
+});
+
+test("the demoted user's deletion settles the reservation too", async () => {
+  const w = await twoAdmins();
+  await adminToken(w, w.clerkIds.admin).action(api.admin.setRole, { clerkId: w.second, role: "user" });
+  const pending = () => w.t.run((ctx) => ctx.db.query("pendingDemotions").collect());
+  expect(await pending()).toHaveLength(1);
+  await deliver(w.t, deletedEvent(w.second));
   expect(await pending()).toEqual([]);
 });

@@ -178,3 +178,16 @@ test("Clerk unreachable: UPSTREAM_ERROR and nothing written", async () => {
   });
   expect(await snapshot(t)).toEqual(before);
 });
+
+test("a Clerk user that does not parse is counted invalid, never written, and its row is not deleted on that account", async () => {
+  const now = Date.now();
+  // The SDK takes it (it copies updated_at as it comes); the webhook schema does not.
+  const broken = { ...clerkUser("user_broken", {}, now), updated_at: "yesterday" };
+  const t = await world([broken as unknown as ReturnType<typeof clerkUser>]);
+  await insertRow(t, "user_broken", { updatedAt: now - 90_000 });
+  const before = await usersRow(t, "user_broken");
+  const summary = await admin(t).action(api.admin.reconcileUsers, {});
+  expect(summary).toMatchObject({ clerkUsers: 1, invalid: 1, created: 0, updated: 0, deleted: 0 });
+  // Clerk still has the user (GET /v1/users/user_broken answers), so the row stays as it was.
+  expect(await usersRow(t, "user_broken")).toEqual(before);
+});

@@ -16,9 +16,12 @@ function clerk() {
 /** Clerk's errors as ours: 404 is NOT_FOUND, any other failure UPSTREAM_ERROR (nothing changed here). */
 function upstreamFailure(error: unknown): never {
   if (isClerkAPIResponseError(error) && error.status === 404) fail("NOT_FOUND", "No such user in Clerk");
-  if (isClerkAPIResponseError(error)) {
+  if (isClerkAPIResponseError(error) && typeof error.status === "number") {
     fail("UPSTREAM_ERROR", `Clerk refused the request (HTTP ${error.status})`, { status: error.status });
   }
+  // The SDK also reports an answer it could not read as a Clerk API error, without a status.
+  if (isClerkAPIResponseError(error))
+    fail("UPSTREAM_ERROR", "Clerk's answer could not be read; nothing was changed");
   if (error instanceof Error && "data" in error) throw error; // our own ConvexError
   fail("UPSTREAM_ERROR", "Clerk could not be reached; nothing was changed");
 }

@@ -24,7 +24,8 @@ async function pendingDemotionsOf(ctx: MutationCtx, clerkId: string) {
 async function anotherAdminRemains(ctx: MutationCtx, target: string): Promise<boolean> {
   // Admins are few; the loop stops at the first one that stays.
   for await (const admin of ctx.db.query("users").withIndex("by_role", (q) => q.eq("role", "admin"))) {
-    if (admin.clerkId === target || admin.deletedAt !== undefined) continue;
+    // Only rows Clerk's webhooks wrote count: a provisional row copied a token that may be stale.
+    if (admin.clerkId === target || admin.deletedAt !== undefined || !admin.synced) continue;
     if ((await pendingDemotionsOf(ctx, admin.clerkId)).length === 0) return true;
   }
   return false;
