@@ -7,12 +7,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startBackend, type Backend } from "./backend/server.ts";
+import type { IdpOptions } from "./idp/server.ts";
 import { startTestIdp, type TestIdp } from "./idp/testing.ts";
 
 export type TestStack = { idp: TestIdp; backend: Backend; dispose: () => Promise<void> };
 
-export async function startTestStack(): Promise<TestStack> {
-  const idp = await startTestIdp();
+export async function startTestStack(idpOptions: IdpOptions = {}): Promise<TestStack> {
+  const idp = await startTestIdp(idpOptions);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-stack-"));
   const backend = await startBackend({
     port: 0,

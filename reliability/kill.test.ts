@@ -187,6 +187,8 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
       `total ${((performance.now() - started) / 1000).toFixed(1)} s (seed ${seed})`,
   );
 
+  // The kill must have landed mid-load: with nothing in flight, nothing here would be tested.
+  expect(inFlightAtKill).toBeGreaterThan(0);
   expect(lost).toBe(0);
   expect(duplicates).toBe(0);
   expect(retriedRemoves).toEqual([]);

@@ -122,7 +122,9 @@ async function freshProPost(title = "fresh"): Promise<string> {
 }
 
 beforeAll(async () => {
-  stack = await startSecurityStack();
+  // The deleted and revoked actors' tokens are minted once, before their change; a 10-minute
+  // lifetime keeps them valid however slow the machine (what refuses them is the users row).
+  stack = await startSecurityStack({ tokenLifetimeSeconds: 600 });
   ({ idp, backend } = stack);
   clerk = clerkFor(idp);
   const api = idpClient(idp.url);

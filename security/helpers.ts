@@ -16,6 +16,7 @@ import { Journal } from "../local/backend/journal.ts";
 import type { Backend } from "../local/backend/server.ts";
 import { SEED_PASSWORD } from "../local/idp/config.ts";
 import { idpClient, type SignedIn } from "../local/idp/client.ts";
+import type { IdpOptions } from "../local/idp/server.ts";
 import type { TestIdp } from "../local/idp/testing.ts";
 import { startTestStack, type TestStack } from "../local/testStack.ts";
 
@@ -29,8 +30,8 @@ export const SEEDED = {
 } as const;
 
 /** IdP + backend on ephemeral ports, wired, seeded, and every seeding webhook delivered. */
-export async function startSecurityStack(): Promise<TestStack> {
-  const stack = await startTestStack();
+export async function startSecurityStack(idpOptions: IdpOptions = {}): Promise<TestStack> {
+  const stack = await startTestStack(idpOptions);
   await stack.idp.seed();
   await stack.idp.whenDelivered(15_000);
   return stack;
