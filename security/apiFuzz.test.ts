@@ -454,6 +454,13 @@ describe("every public function, fuzzed as a pro and a free user", () => {
       ),
       { numRuns: RUNS, seed: 20_261_130 + name.length, endOnFailure: true },
     );
+    // The run must have reached the function itself, not only Convex's validators: an allowed
+    // call for users' functions, a refusal by role for admins' (called here as pro and free).
+    const h = histogram.get(name)!;
+    const summary = JSON.stringify(Object.fromEntries(h));
+    expect(RUNS - (h.get("VALIDATION") ?? 0), `${name}: ${summary}`).toBeGreaterThanOrEqual(RUNS / 20);
+    if (target.adminOnly) expect(h.get("FORBIDDEN") ?? 0, `${name}: ${summary}`).toBeGreaterThan(0);
+    else expect(h.get("ok") ?? 0, `${name}: ${summary}`).toBeGreaterThan(0);
   });
 });
 
