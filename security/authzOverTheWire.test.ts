@@ -325,11 +325,20 @@ export const WIRE_MATRIX: Record<string, Row> = {
     kind: "action",
     args: () => ({ clerkId: w.target, role: "user" }),
     expect: adminsOnly,
+    // Clerk holds the role now, and the audit log names the change.
+    check: async () => {
+      expect((await clerk.users.getUser(w.target)).publicMetadata).toMatchObject({ role: "user" });
+      await expectAudited("admin.setRole", { role: "user" });
+    },
   },
   "admin:setPlan": {
     kind: "action",
-    args: () => ({ clerkId: w.target, plan: "free_user" }),
+    args: () => ({ clerkId: w.target, plan: "pro" }),
     expect: adminsOnly,
+    check: async () => {
+      expect((await clerk.users.getUser(w.target)).publicMetadata).toMatchObject({ plan: "pro" });
+      await expectAudited("admin.setPlan", { plan: "pro" });
+    },
   },
   "admin:reconcileUsers": {
     kind: "action",
@@ -343,6 +352,14 @@ export const WIRE_MATRIX: Record<string, Row> = {
       }),
   },
 };
+
+/** The newest audit entries include this admin change of the target. */
+async function expectAudited(action: string, details: Record<string, string>) {
+  const log = (await (await httpAs("admin")).query("admin:auditLog", page)) as {
+    page: { action: string; target?: string; details?: Record<string, unknown> }[];
+  };
+  expect(log.page).toContainEqual(expect.objectContaining({ action, target: w.target, details }));
+}
 
 async function call(
   caller: Caller,
