@@ -112,6 +112,21 @@ describe("scheduled publishing re-checks authority when it runs", () => {
     });
   });
 
+  test("a job that runs for an author tombstoned in the meantime publishes nothing", async () => {
+    const { w, run } = await scheduled();
+    // The tombstone without the cascade (say, the job was already running when it landed).
+    await w.t.run(async (ctx) => {
+      const row = await ctx.db
+        .query("users")
+        .withIndex("by_clerkId", (q) => q.eq("clerkId", w.clerkIds.owner))
+        .unique();
+      await ctx.db.patch("users", row!._id, { deletedAt: Date.now() });
+    });
+    const post = await run();
+    expect(post).toMatchObject({ visibility: "private" });
+    expect(post?.publishAt).toBeUndefined();
+  });
+
   test("deleting the author cancels their pending publish jobs", async () => {
     const { w } = await scheduled();
     await deliver(w.t, deletedEvent(w.clerkIds.owner));
