@@ -1,5 +1,5 @@
 import { paginationOptsValidator, type WithoutSystemFields } from "convex/server";
-import type { Doc } from "./_generated/dataModel";
+import type { Doc, Id } from "./_generated/dataModel";
 import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
@@ -9,7 +9,7 @@ import { adminAction, adminQuery } from "./lib/functions";
 import { reconcileSummaryValidator, reconcileUsers as reconcileUsersWithClerk } from "./lib/reconcile";
 import { clearDemotions, reserveDemotion } from "./lib/lastAdmin";
 import { isSelfDemotion } from "./lib/permissions";
-import { assertWriteTokenAvailable, consumeWriteToken } from "./lib/rateLimit";
+import { claimWriteToken, consumeWriteToken, releaseWriteClaim } from "./lib/rateLimit";
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
 import { paginateChecked } from "./lib/pagination";
@@ -107,13 +107,25 @@ export const reconcileUsers = adminAction({
   },
 });
 
-/** Runs before every admin action: freshest-source admin check, tombstone denial, a write token available. */
-export const authorizeAdmin = internalQuery({
+/**
+ * Runs before every admin action (lib/functions.ts): freshest-source admin check, tombstone
+ * denial, and a write token claimed for the action's run. Refused, it writes nothing.
+ */
+export const authorizeAdmin = internalMutation({
   args: {},
-  handler: async (ctx): Promise<Viewer> => {
+  handler: async (ctx): Promise<{ viewer: Viewer; claim: Id<"writeClaims"> }> => {
     const viewer = requireAdmin(await requireViewer(ctx));
-    await assertWriteTokenAvailable(ctx, viewer.clerkId);
-    return viewer;
+    return { viewer, claim: await claimWriteToken(ctx, viewer.clerkId) };
+  },
+});
+
+/** Runs after every admin action, whatever its outcome: its claim on a write token ends. */
+export const releaseAdminClaim = internalMutation({
+  args: { claim: v.id("writeClaims") },
+  returns: v.null(),
+  handler: async (ctx, { claim }) => {
+    await releaseWriteClaim(ctx, claim);
+    return null;
   },
 });
 

@@ -78,6 +78,15 @@ export default defineSchema({
     requestedAt: v.number(),
   }).index("by_clerkId", ["clerkId"]),
 
+  /**
+   * Write tokens claimed by admin actions still running (lib/rateLimit.ts): an action's effect
+   * happens outside any transaction, so its token is claimed before and charged after.
+   */
+  writeClaims: defineTable({
+    key: v.string(),
+    claimedAt: v.number(),
+  }).index("by_key", ["key"]),
+
   /** Token buckets for per-user write rate limiting. */
   rateLimits: defineTable({
     key: v.string(),

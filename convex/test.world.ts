@@ -154,7 +154,15 @@ export async function seedWorld(): Promise<World> {
   return { t, as, posts, clerkIds };
 }
 
-const TABLES = ["users", "posts", "webhookEvents", "auditLog", "rateLimits", "pendingDemotions"] as const;
+const TABLES = [
+  "users",
+  "posts",
+  "webhookEvents",
+  "auditLog",
+  "rateLimits",
+  "pendingDemotions",
+  "writeClaims",
+] as const;
 
 /** Every document of every table, to prove a rejected call changed nothing. */
 export function snapshot(t: TestConvex) {

@@ -284,6 +284,20 @@ describe("admin actions", () => {
     expect(clerk.calls).toHaveLength(20);
   });
 
+  test("concurrent admin actions cannot all spend the same tokens; no claim outlives its action", async () => {
+    const w = await seedWorld();
+    const results = await Promise.allSettled(
+      Array.from({ length: 30 }, () =>
+        w.as("admin").action(api.admin.setPlan, { clerkId: w.clerkIds.free, plan: "pro" }),
+      ),
+    );
+    const refused = results.filter((r) => r.status === "rejected");
+    for (const r of refused) expect(r.reason).toMatchObject({ data: { code: "RATE_LIMITED" } });
+    expect(results.length - refused.length).toBeLessThanOrEqual(20);
+    expect(clerk.calls).toHaveLength(results.length - refused.length);
+    expect((await snapshot(w.t)).writeClaims).toEqual([]);
+  });
+
   test("listUsers shows tombstones and no private metadata", async () => {
     const w = await seedWorld();
     const users = (await w.as("admin").query(api.admin.listUsers, page)).page;

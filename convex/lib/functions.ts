@@ -6,6 +6,7 @@
 import { customAction, customCtx, customMutation, customQuery } from "convex-helpers/server/customFunctions";
 import { action, mutation, query } from "../_generated/server";
 import { internal } from "../_generated/api";
+import type { Id } from "../_generated/dataModel";
 import type { Plan } from "./permissions";
 import { consumeWriteToken } from "./rateLimit";
 import {
@@ -62,14 +63,31 @@ export const authedMutation = writeMutation();
 export const planMutation = (required: Plan) => writeMutation((viewer) => requirePlan(viewer, required));
 
 /**
- * Admin actions cannot read the database, so authorization (freshest source, tombstone,
- * admin role, a write token available) runs in one internal query before the handler. It
- * writes nothing: the write token is charged when the change is recorded, so a refused or
- * failed action leaves no trace.
+ * Admin actions cannot read the database, so authorization (freshest source, tombstone, admin
+ * role, a write token claimed) runs in one internal mutation before the handler, and the claim
+ * is released after it, whatever happened: the token is charged only when the change is
+ * recorded, so a refused or failed action leaves no trace, and concurrent actions cannot all
+ * spend the same token.
  */
-export const adminAction = customAction(
+const authorizedAdminAction = customAction(
   action,
-  customCtx(async (ctx): Promise<{ viewer: Viewer }> => ({
-    viewer: await ctx.runQuery(internal.admin.authorizeAdmin, {}),
-  })),
+  customCtx(
+    async (ctx): Promise<{ viewer: Viewer; claim: Id<"writeClaims"> }> =>
+      await ctx.runMutation(internal.admin.authorizeAdmin, {}),
+  ),
 );
+
+export const adminAction: typeof authorizedAdminAction = (definition) => {
+  if (typeof definition === "function") throw new Error("adminAction takes { args, returns, handler }");
+  return authorizedAdminAction({
+    ...definition,
+    // The same handler, with the claim released when it ends (a wrapper of its own type).
+    handler: (async (ctx, ...args) => {
+      try {
+        return await definition.handler(ctx, ...args);
+      } finally {
+        await ctx.runMutation(internal.admin.releaseAdminClaim, { claim: ctx.claim });
+      }
+    }) as typeof definition.handler,
+  });
+};

@@ -1,3 +1,4 @@
+import type { Id } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
 import { fail } from "./errors";
 
@@ -22,10 +23,35 @@ function refuse(available: number): never {
   return fail("RATE_LIMITED", "Too many writes; try again shortly", { retryAfterMs });
 }
 
-/** Throws RATE_LIMITED when `key` has no write token left; reads only (for checks before an action's effect). */
-export async function assertWriteTokenAvailable(ctx: QueryCtx, key: string): Promise<void> {
-  const { available } = await bucketOf(ctx, key);
-  if (available < 1) refuse(available);
+/**
+ * A claim lasts at most as long as an action can run on Convex (10 minutes); one left behind by
+ * an action that died holds its token no longer than that.
+ */
+export const WRITE_CLAIM_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * Claims one write token for an action whose write happens outside this transaction (an admin's
+ * Clerk change), or throws RATE_LIMITED. Tokens held by claims of actions still running count as
+ * spent, so concurrent actions cannot all pass on the same token. The action charges the token
+ * (consumeWriteToken) once its write happened and releases the claim when it ends, succeeded or
+ * not — a refused or failed action leaves no trace.
+ */
+export async function claimWriteToken(ctx: MutationCtx, key: string): Promise<Id<"writeClaims">> {
+  const { available, now } = await bucketOf(ctx, key);
+  let held = 0;
+  for (const claim of await ctx.db
+    .query("writeClaims")
+    .withIndex("by_key", (q) => q.eq("key", key))
+    .collect()) {
+    if (now - claim.claimedAt > WRITE_CLAIM_TTL_MS) await ctx.db.delete("writeClaims", claim._id);
+    else held++;
+  }
+  if (available - held < 1) refuse(available - held);
+  return await ctx.db.insert("writeClaims", { key, claimedAt: now });
+}
+
+export async function releaseWriteClaim(ctx: MutationCtx, claim: Id<"writeClaims">): Promise<void> {
+  if (await ctx.db.get("writeClaims", claim)) await ctx.db.delete("writeClaims", claim);
 }
 
 /**
