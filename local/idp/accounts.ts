@@ -132,6 +132,20 @@ export class Accounts {
     return signedIn ? { outcome: "signed_in", signedIn } : { outcome: "bad_credentials" };
   }
 
+  /** A session that can still mint tokens, with its user; undefined once ended, expired or its user is gone. */
+  liveSession(sessionId: string): { session: Session; user: UserJson } | undefined {
+    const session = this.state.sessions.get(sessionId);
+    if (!session || session.expireAt <= this.options.now()) return undefined;
+    const user = this.state.users.get(session.userId);
+    return user && { session, user };
+  }
+
+  /** Live sessions of a user, oldest first. */
+  userSessions(userId: string): Session[] {
+    const now = this.options.now();
+    return [...this.state.sessions.values()].filter((s) => s.userId === userId && s.expireAt > now);
+  }
+
   /** A fresh token for a live session; undefined once it has ended, expired or its user is gone. */
   async mintToken(sessionId: string, origin: string | undefined): Promise<string | undefined> {
     const session = this.state.sessions.get(sessionId);

@@ -39,8 +39,9 @@ export async function dispatch(
       res.end();
       return;
     }
-    const route = candidates.find((r) => r.method === req.method);
-    if (!route) throw new HttpError(405, "method_not_allowed", `${req.method ?? ""} is not allowed here`);
+    const method = effectiveMethod(req.method, url, candidates);
+    const route = candidates.find((r) => r.method === method);
+    if (!route) throw new HttpError(405, "method_not_allowed", `${method} is not allowed here`);
     if (route.access === "backend" && !hasSecretKey(req, secretKey)) throw unauthorized();
     const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((p) => decodeParam(p));
     send(res, await route.handle({ req, url, params, origin }), cors);
@@ -56,6 +57,32 @@ export async function dispatch(
     );
     send(res, { status: 500, body: new HttpError(500, "internal_error", "internal error").body() }, cors);
   }
+}
+
+const OVERRIDABLE = new Set(["PATCH", "PUT", "DELETE"]);
+
+/**
+ * The method a request stands for. clerk-js sends only GET and POST (simple requests), a PATCH,
+ * PUT or DELETE as POST with `?_method=`; only Frontend API routes read that override.
+ */
+function effectiveMethod(method: string | undefined, url: URL, candidates: Route[]): string {
+  const override = url.searchParams.get("_method");
+  if (method !== "POST" || override === null || !candidates.every((r) => r.access === "fapi")) {
+    return method ?? "";
+  }
+  const wanted = override.toUpperCase();
+  if (!OVERRIDABLE.has(wanted)) {
+    throw new HttpError(
+      400,
+      "form_param_value_invalid",
+      "`_method` must be PATCH, PUT or DELETE",
+      undefined,
+      {
+        param_name: "_method",
+      },
+    );
+  }
+  return wanted;
 }
 
 function hasSecretKey(req: IncomingMessage, secretKey: string): boolean {

@@ -14,6 +14,7 @@ import {
   parsePort,
 } from "./config.ts";
 import { dispatch } from "./dispatch.ts";
+import { Fapi, fapiRoutes } from "./fapi/index.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { avatarRoutes } from "./routes/avatars.ts";
 import { backendApiRoutes } from "./routes/backendApi.ts";
@@ -142,6 +143,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     ...devApiRoutes(accounts),
     ...avatarRoutes(accounts),
     ...backendApiRoutes(accounts, key),
+    ...fapiRoutes(new Fapi({ accounts, store, key, issuer: url, now, tokenLifetimeSeconds })),
   ];
 
   let closing: Promise<void> | undefined;

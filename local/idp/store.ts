@@ -4,6 +4,7 @@ import { newId } from "./ids.ts";
 import { readJsonFile, writeJsonFileAtomic } from "./jsonFile.ts";
 import type { PasswordHash } from "./passwords.ts";
 import type { UserJson } from "./users.ts";
+import type { ClientRecord } from "./fapi/clientRecord.ts";
 
 export interface Session {
   id: string;
@@ -36,6 +37,8 @@ export interface IdpState {
   users: Map<string, UserJson>;
   passwords: Map<string, PasswordHash>;
   sessions: Map<string, Session>;
+  /** Frontend API clients (one per browser, found by the `__client` cookie). */
+  clients: Map<string, ClientRecord>;
   outbox: OutboxMessage[];
 }
 
@@ -49,6 +52,10 @@ const stateFile = z.object({
   ),
   sessions: z.array(z.custom<Session>((s) => typeof s === "object" && s !== null && "id" in s)),
   outbox: z.array(z.custom<OutboxMessage>((m) => typeof m === "object" && m !== null && "payload" in m)),
+  // Absent in files written before the Frontend API existed.
+  clients: z
+    .array(z.custom<ClientRecord>((c) => typeof c === "object" && c !== null && "tokenHash" in c))
+    .default([]),
 });
 
 export class Store {
@@ -71,6 +78,7 @@ export class Store {
         users: new Map(),
         passwords: new Map(),
         sessions: new Map(),
+        clients: new Map(),
         outbox: [],
       });
       store.save();
@@ -84,6 +92,7 @@ export class Store {
       users: new Map(file.users.map((u) => [u.id, u])),
       passwords: new Map(file.passwords),
       sessions: new Map(file.sessions.filter((s) => s.expireAt > now).map((s) => [s.id, s])),
+      clients: new Map(file.clients.filter((c) => c.expireAt > now).map((c) => [c.id, c])),
       outbox: file.outbox,
     });
   }
@@ -105,13 +114,14 @@ export class Store {
   }
 
   private save(): void {
-    const { instanceId, users, passwords, sessions, outbox } = this.state;
+    const { instanceId, users, passwords, sessions, clients, outbox } = this.state;
     writeJsonFileAtomic(this.path, {
       version: 1,
       instanceId,
       users: [...users.values()],
       passwords: [...passwords.entries()],
       sessions: [...sessions.values()],
+      clients: [...clients.values()],
       outbox,
     });
   }

@@ -16,6 +16,8 @@ export interface TokenInput {
   authorizedParty: string;
   nowMs: number;
   lifetimeSeconds: number;
+  /** Claims added after today's (the Frontend API's `convex` template adds Clerk's `pla`). */
+  extraClaims?: Record<string, unknown>;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface TokenInput {
  * string because Convex rejects multi-audience tokens.
  */
 export function mintSessionToken(input: TokenInput): Promise<string> {
-  const { key, issuer, user, session, authorizedParty, nowMs, lifetimeSeconds } = input;
+  const { key, issuer, user, session, authorizedParty, nowMs, lifetimeSeconds, extraClaims } = input;
   const iat = Math.floor(nowMs / 1000);
   return new SignJWT({
     azp: authorizedParty,
@@ -35,6 +37,7 @@ export function mintSessionToken(input: TokenInput): Promise<string> {
     email: primaryEmail(user),
     metadata: tokenMetadata(user.public_metadata),
     user_updated_at: user.updated_at,
+    ...extraClaims,
   })
     .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })
     .setIssuer(issuer)

@@ -4,9 +4,11 @@ import type { Result } from "../http.ts";
 /**
  * Who may call a route:
  * - `browser`: the SPA, cross-origin from Vite, so CORS is answered (loopback origins only);
- * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS.
+ * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS;
+ * - `fapi`: Clerk's Frontend API, called by clerk-js same-origin through a proxy, identified by the
+ *   `__client` cookie: no CORS, and POST with `?_method=PATCH|PUT|DELETE` stands for that method.
  */
-export type Access = "browser" | "backend";
+export type Access = "browser" | "backend" | "fapi";
 
 export interface RouteContext {
   req: IncomingMessage;

@@ -1,0 +1,22 @@
+import type { Route } from "../routes/route.ts";
+import { clientRoutes } from "./clientRoutes.ts";
+import { environmentRoutes } from "./environmentRoutes.ts";
+import { Fapi, type FapiOptions } from "./fapi.ts";
+import { meRoutes } from "./meRoutes.ts";
+import { sessionRoutes } from "./sessionRoutes.ts";
+import { signInRoutes } from "./signInRoutes.ts";
+import { signUpRoutes } from "./signUpRoutes.ts";
+
+export { Fapi, type FapiOptions };
+
+/** Every Frontend API route, at `/v1/…` and `/__clerk/v1/…`. */
+export function fapiRoutes(fapi: Fapi): Route[] {
+  return [
+    ...environmentRoutes(fapi),
+    ...clientRoutes(fapi),
+    ...signInRoutes(fapi),
+    ...signUpRoutes(fapi),
+    ...sessionRoutes(fapi),
+    ...meRoutes(fapi),
+  ];
+}

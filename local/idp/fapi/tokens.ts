@@ -1,0 +1,65 @@
+import { SignJWT } from "jose";
+import type { SigningKey } from "../keys.ts";
+import { tokenMetadata } from "../metadata.ts";
+import type { Session } from "../store.ts";
+import { mintSessionToken } from "../tokens.ts";
+import type { UserJson } from "../users.ts";
+
+/** Backdated `nbf`, as in tokens.ts (Clerk's default clock skew). */
+const CLOCK_SKEW_SECONDS = 5;
+
+export interface FapiTokenInput {
+  key: SigningKey;
+  issuer: string;
+  user: UserJson;
+  session: Session;
+  /** The page's origin (clerk-js posts same-origin, so the browser sends it), else the issuer. */
+  authorizedParty: string;
+  nowMs: number;
+  lifetimeSeconds: number;
+}
+
+/** Clerk's plan claim for a user's plan: `u:<plan>` (what `has({ plan })` reads). */
+export function planClaim(user: UserJson): string {
+  return `u:${tokenMetadata(user.public_metadata).plan}`;
+}
+
+/**
+ * The default session token (`getToken()`, `last_active_token`, the `__session` cookie): Clerk's
+ * v2 claims (`v`, `fva`, `pla`, `sts`) and no `aud`, plus this app's session-token customization
+ * (`metadata`, `user_updated_at`, as tokens.ts documents). clerk-js decodes it; it needs `iat`
+ * and `exp` to cache it.
+ */
+export function mintDefaultToken(input: FapiTokenInput): Promise<string> {
+  const { key, issuer, user, session, authorizedParty, nowMs, lifetimeSeconds } = input;
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT({
+    azp: authorizedParty,
+    sid: session.id,
+    v: 2,
+    fva: [Math.floor((nowMs - session.createdAt) / 60_000), -1],
+    pla: planClaim(user),
+    sts: "active",
+    metadata: tokenMetadata(user.public_metadata),
+    user_updated_at: user.updated_at,
+  })
+    .setProtectedHeader({ alg: "RS256", kid: key.kid, typ: "JWT" })
+    .setIssuer(issuer)
+    .setSubject(user.id)
+    .setIssuedAt(iat)
+    .setNotBefore(iat - CLOCK_SKEW_SECONDS)
+    .setExpirationTime(iat + lifetimeSeconds)
+    .sign(key.privateKey);
+}
+
+/**
+ * Named JWT templates (`getToken({ template })`). `convex` is exactly the token the dev API mints
+ * today (tokens.ts: `aud: "convex"`, `name`, `email`, `metadata`, `user_updated_at`, …) plus `pla`.
+ */
+export const TEMPLATES: Readonly<Record<string, (input: FapiTokenInput) => Promise<string>>> = {
+  convex: (input) => mintSessionToken({ ...input, extraClaims: { pla: planClaim(input.user) } }),
+};
+
+export function hasTemplate(name: string): boolean {
+  return Object.prototype.hasOwnProperty.call(TEMPLATES, name);
+}
