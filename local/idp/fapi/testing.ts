@@ -1,0 +1,134 @@
+/**
+ * Test helpers for the Frontend API: a client that talks like clerk-js (form bodies, `_method`,
+ * the version query parameters, a cookie jar for `__client`), and compile-time checks that the
+ * emulation's JSON types fit Clerk's published ones (the `@clerk/shared` that `@clerk/clerk-react`
+ * uses, so the types match the clerk-js it loads).
+ */
+import type {
+  ClerkAPIErrorJSON,
+  ClientJSON,
+  EnvironmentJSON,
+  OrganizationSettingsJSON,
+  SessionJSON,
+  SessionWithActivitiesJSON,
+  SignInJSON,
+  SignUpJSON,
+  TokenJSON,
+  UserJSON,
+  UserSettingsJSON,
+  VerificationJSON,
+} from "../../../node_modules/@clerk/clerk-react/node_modules/@clerk/shared/dist/types/index.mjs";
+import type { EnvironmentWire } from "./environment.ts";
+import type {
+  ClientWire,
+  SessionWire,
+  SessionWithActivitiesWire,
+  SignInWire,
+  SignUpWire,
+  TokenWire,
+  UserWire,
+} from "./json.ts";
+
+/**
+ * Clerk's types, loosened where they are stricter than Clerk's own wire: a verification (and a
+ * sign-up's per-field verifications) may be null, and has no `error` unless one occurred; a token
+ * carries no `id` and an ended session has none (null). Everything else must match exactly.
+ */
+type WireVerification = Omit<VerificationJSON, "error" | "attempts" | "expire_at"> & {
+  error?: ClerkAPIErrorJSON;
+  attempts: number | null;
+  expire_at: number | null;
+};
+export type Wire<T> = 0 extends 1 & T
+  ? T
+  : T extends VerificationJSON
+    ? (WireVerification & Wire<Omit<T, keyof VerificationJSON>>) | null
+    : T extends TokenJSON
+      ? Omit<TokenJSON, "id"> | null
+      : T extends ReadonlyArray<infer U>
+        ? Array<Wire<U>>
+        : T extends object
+          ? { [K in keyof T]: Wire<T[K]> }
+          : T;
+
+/** `user_settings` / `organization_settings` declare `id: never` and `object: never` (nothing can have them), and `social` requires every OAuth provider. */
+type WireEnvironment = Omit<EnvironmentJSON, "user_settings" | "organization_settings"> & {
+  user_settings: Omit<UserSettingsJSON, "id" | "object" | "social"> & {
+    social: Partial<UserSettingsJSON["social"]>;
+  };
+  organization_settings: Omit<OrganizationSettingsJSON, "id" | "object">;
+};
+
+// Compile-time: each emulated resource is assignable to Clerk's type (tsc checks these lines).
+export const asClerk = {
+  client: (x: ClientWire): Wire<ClientJSON> => x,
+  session: (x: SessionWire): Wire<SessionJSON> => x,
+  user: (x: UserWire): Wire<UserJSON> => x,
+  signIn: (x: SignInWire): Wire<SignInJSON> => x,
+  signUp: (x: SignUpWire): Wire<SignUpJSON> => x,
+  token: (x: TokenWire): Wire<TokenJSON> => x,
+  sessionWithActivities: (x: SessionWithActivitiesWire): Wire<SessionWithActivitiesJSON> => x,
+  environment: (x: EnvironmentWire): WireEnvironment => x,
+};
+
+export interface ErrorBody {
+  errors: ClerkAPIErrorJSON[];
+}
+
+export interface Envelope<T> {
+  response: T;
+  client: ClientWire | null;
+}
+
+export interface FapiResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export const CLERK_JS_VERSION = "5.128.0";
+
+/**
+ * Calls the FAPI the way clerk-js does: `?__clerk_api_version&_clerk_js_version`, a form body on
+ * every POST (with that content type even when empty), `_method` for PATCH/DELETE, and the
+ * `__client` cookie kept between calls.
+ */
+export function fapiClient(baseUrl: string, options: { prefix?: string; origin?: string } = {}) {
+  const jar = new Map<string, string>();
+  const prefix = options.prefix ?? "/__clerk";
+
+  async function call<T>(
+    method: "GET" | "POST" | "PATCH" | "DELETE",
+    path: string,
+    form?: Record<string, string>,
+    query: Record<string, string> = {},
+  ): Promise<FapiResponse<T>> {
+    const url = new URL(`${baseUrl}${prefix}/v1${path}`);
+    url.searchParams.set("__clerk_api_version", "2025-11-10");
+    url.searchParams.set("_clerk_js_version", CLERK_JS_VERSION);
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+    if (method === "PATCH" || method === "DELETE") url.searchParams.set("_method", method);
+    const headers: Record<string, string> = {};
+    if (jar.size > 0) headers["Cookie"] = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    if (options.origin) headers["Origin"] = options.origin;
+    let body: string | undefined;
+    if (method !== "GET") {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      body = new URLSearchParams(form ?? {}).toString();
+    }
+    const response = await fetch(url, { method: method === "GET" ? "GET" : "POST", headers, body });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair = ""] = cookie.split(";");
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      if (/Max-Age=0/i.test(cookie) || value === "") jar.delete(name);
+      else jar.set(name, value);
+    }
+    return { status: response.status, headers: response.headers, body: (await response.json()) as T };
+  }
+
+  return { call, jar };
+}
+
+export type FapiTestClient = ReturnType<typeof fapiClient>;
