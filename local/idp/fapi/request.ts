@@ -105,7 +105,7 @@ export function rejectUnknown(form: URLSearchParams, known: readonly string[]): 
         422,
         "form_param_unknown",
         "is unknown",
-        `${name} is not a valid parameter for this request.`,
+        `${name.slice(0, 64)} is not a valid parameter for this request.`,
         {
           param_name: name,
         },
