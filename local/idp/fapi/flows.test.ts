@@ -1,7 +1,8 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { startTestIdp, type TestIdp } from "../testing.ts";
+import { rmSync } from "node:fs";
+import { startTestIdp, tempDataDir, type TestIdp } from "../testing.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,
@@ -352,5 +353,33 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       },
     );
     expect(token.status).toBe(401);
+  });
+});
+
+describe("Frontend API clients across restarts", () => {
+  it("a restarted IdP (same data dir) still knows the browser's client and session", async () => {
+    const dataDir = tempDataDir();
+    try {
+      const first = await startTestIdp({ dataDir, seed: true });
+      const fapi = fapiClient(first.url);
+      const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
+        identifier: "pro@gatehouse.test",
+        password: SEED_PASSWORD,
+      });
+      await first.close();
+      const second = await startTestIdp({ dataDir });
+      try {
+        const browser = fapiClient(second.url);
+        browser.jar.set("__client", fapi.jar.get("__client")!);
+        const reload = await browser.call<Envelope<ClientWire | null>>("GET", "/client");
+        expect(reload.body.response?.sessions.map((s) => s.id)).toEqual([
+          signIn.body.response.created_session_id,
+        ]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
