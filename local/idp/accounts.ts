@@ -1,7 +1,7 @@
 import { newId } from "./ids.ts";
 import type { SigningKey } from "./keys.ts";
 import { deepMerge, type Metadata } from "./metadata.ts";
-import { decoyHash, hashPassword, verifyPassword } from "./passwords.ts";
+import { decoyHash, hashPassword, verifyPassword, type PasswordHash } from "./passwords.ts";
 import type { IdpState, Session, Store } from "./store.ts";
 import { SignInThrottle, type Refusal, type SignInLimits } from "./throttle.ts";
 import { mintSessionToken } from "./tokens.ts";
@@ -86,6 +86,11 @@ export class Accounts {
     if (this.findByEmail(input.email)) return undefined;
     const hash = await hashPassword(password);
     // Re-checked after the await: two sign-ups for one email may have raced through scrypt.
+    return this.createUserWithHash(input, hash);
+  }
+
+  /** `createUser` with the password already hashed (a FAPI sign-up hashes it before the email is verified). */
+  createUserWithHash(input: NewUser, hash: PasswordHash): UserJson | undefined {
     if (this.findByEmail(input.email)) return undefined;
     const user = newUserJson(input, this.options.issuer, this.options.now());
     return this.options.store.commit((state) => {
@@ -130,6 +135,36 @@ export class Accounts {
       else attempt.failed();
     }
     return signedIn ? { outcome: "signed_in", signedIn } : { outcome: "bad_credentials" };
+  }
+
+  /** Starts a session for a user whose identity was proven another way (an email code); undefined if the user is gone. */
+  async startSessionFor(userId: string, origin: string | undefined): Promise<SignedIn | undefined> {
+    const user = this.state.users.get(userId);
+    return user && this.startSession(user, origin);
+  }
+
+  /**
+   * Sets a new password (a reset by email code): `password_last_updated_at` moves and
+   * `user.updated` is queued, as Clerk does. With `endSessions` every session of the user ends.
+   */
+  async setPassword(userId: string, password: string, endSessions: boolean): Promise<UserJson | undefined> {
+    if (!this.state.users.has(userId)) return undefined;
+    const hash = await hashPassword(password);
+    const user = this.state.users.get(userId); // the user may have been deleted while scrypt ran
+    if (!user) return undefined;
+    const now = this.options.now();
+    const next = changed(user, { password_last_updated_at: now }, now);
+    return this.options.store.commit((state) => {
+      state.users.set(userId, next);
+      state.passwords.set(userId, hash);
+      if (endSessions) {
+        for (const session of state.sessions.values()) {
+          if (session.userId === userId) state.sessions.delete(session.id);
+        }
+      }
+      this.queue(state, { type: "user.updated", data: next });
+      return next;
+    });
   }
 
   /** A session that can still mint tokens, with its user; undefined once ended, expired or its user is gone. */

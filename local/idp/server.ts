@@ -143,7 +143,17 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     ...devApiRoutes(accounts),
     ...avatarRoutes(accounts),
     ...backendApiRoutes(accounts, key),
-    ...fapiRoutes(new Fapi({ accounts, store, key, issuer: url, now, tokenLifetimeSeconds })),
+    ...fapiRoutes(
+      new Fapi({
+        accounts,
+        store,
+        key,
+        issuer: url,
+        now,
+        tokenLifetimeSeconds,
+        logger: options.logger ?? console,
+      }),
+    ),
   ];
 
   let closing: Promise<void> | undefined;

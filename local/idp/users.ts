@@ -146,7 +146,7 @@ export function newUserJson(input: NewUser, issuer: string, now: number): UserJs
  */
 export function changed(
   user: UserJson,
-  change: Partial<Pick<UserJson, MetadataField | "first_name" | "last_name">>,
+  change: Partial<Pick<UserJson, MetadataField | "first_name" | "last_name" | "password_last_updated_at">>,
   now: number,
 ): UserJson {
   return { ...user, ...change, updated_at: Math.max(now, user.updated_at + 1) };

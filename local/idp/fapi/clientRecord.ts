@@ -1,3 +1,6 @@
+import type { PasswordHash } from "../passwords.ts";
+import type { CodeVerification } from "./codes.ts";
+
 /**
  * What the IdP keeps per Frontend API client (one browser, found by its `__client` cookie): the
  * sessions it signed in, and the sign-in or sign-up in progress. Persisted in `state.json` with
@@ -9,19 +12,26 @@ export interface SignInRecord {
   identifier: string;
   /** The user it names, once the identifier was found. */
   userId: string;
-  status: "needs_first_factor" | "complete";
+  status: "needs_first_factor" | "needs_new_password" | "complete";
+  /** The email code (sign-in or password reset) last prepared; absent in records of older runs. */
+  firstFactor?: CodeVerification | null;
   createdSessionId: string | null;
   createdAt: number;
 }
 
 export interface SignUpRecord {
   id: string;
-  status: "complete";
+  /** `missing_requirements` until the password is given and the email verified by code. */
+  status: "missing_requirements" | "complete";
   emailAddress: string;
   firstName: string | null;
   lastName: string | null;
-  createdUserId: string;
-  createdSessionId: string;
+  /** The password, hashed as soon as it is given; the user is created only once complete. */
+  passwordHash?: PasswordHash | null;
+  /** The email verification last prepared (absent: none yet, or a record of an older run). */
+  emailVerification?: CodeVerification | null;
+  createdUserId: string | null;
+  createdSessionId: string | null;
   createdAt: number;
 }
 

@@ -28,7 +28,7 @@ export function clientRoutes(fapi: Fapi): Route[] {
         for (const id of client.sessionIds) fapi.endSession(id);
         fapi.clients.remove(client);
         const ended = { ...client, sessionIds: [], lastActiveSessionId: null, signIn: null, signUp: null };
-        return fapi.noClient(clientWire(ended, [], null), true);
+        return fapi.noClient(clientWire(ended, [], null, fapi.now()), true);
       },
     },
   ];

@@ -1,8 +1,8 @@
 /**
  * `GET /v1/environment` (and the dev instances' `POST ?_method=PATCH`): the instance settings
  * clerk-js renders its components from. A section that is present replaces clerk-js's defaults
- * entirely, so each is complete: email + password sign-in and sign-up with optional names, email
- * verification at sign-up off (email codes are a later slice), single-session mode, no
+ * entirely, so each is complete: email + password (or email code) sign-in, password reset by
+ * email code, sign-up with optional names and the email verified by code, single-session mode, no
  * reverification, no organizations, billing off with every field clerk-js parses, no captcha,
  * no Protect loaders (they would inject scripts).
  */
@@ -92,10 +92,10 @@ export function environmentJson(appOrigin: string) {
           required: true,
           verifications: ["email_code" as const],
           used_for_first_factor: true,
-          first_factors: [],
+          first_factors: ["email_code" as const],
           used_for_second_factor: false,
           second_factors: [],
-          verify_at_sign_up: false,
+          verify_at_sign_up: true,
         },
         first_name: { ...disabled, enabled: true },
         last_name: { ...disabled, enabled: true },

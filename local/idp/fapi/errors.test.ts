@@ -2,8 +2,8 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
 import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "../testing.ts";
-import type { SignInWire, SignUpWire, UserWire } from "./json.ts";
-import { fapiClient, type Envelope, type ErrorBody, type FapiResponse } from "./testing.ts";
+import type { SignInWire, UserWire } from "./json.ts";
+import { fapiClient, signUpWithCode, type Envelope, type ErrorBody, type FapiResponse } from "./testing.ts";
 
 /** Clerk's error shape, and the field clerk-js renders the error under. */
 function expectClerkError(res: FapiResponse<unknown>, status: number, code: string, paramName?: string) {
@@ -53,13 +53,20 @@ describe("Frontend API errors", () => {
       "password",
     );
     expectClerkError(
+      // A code strategy needs a code sent first (prepare_first_factor).
       await fapi.call("POST", path, { strategy: "email_code", code: "123456" }),
       422,
-      "form_param_unknown",
-      "code",
+      "verification_missing",
+      "strategy",
     );
     expectClerkError(
       await fapi.call("POST", path, { strategy: "email_code", password: "x" }),
+      422,
+      "form_param_unknown",
+      "password",
+    );
+    expectClerkError(
+      await fapi.call("POST", path, { strategy: "phone_code", password: "x" }),
       422,
       "form_param_value_invalid",
       "strategy",
@@ -301,7 +308,7 @@ describe("Frontend API webhooks", () => {
 
   it("a sign-up sends user.created and a rename user.updated, svix-signed like today's", async () => {
     const fapi = fapiClient(idp.url);
-    const signUp = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", {
+    const signUp = await signUpWithCode(fapi, idp.url, {
       email_address: "hooked@example.test",
       password: "long enough",
       first_name: "Hook",
@@ -312,7 +319,7 @@ describe("Frontend API webhooks", () => {
       "/me",
       { first_name: "Captain" },
       {
-        _clerk_session_id: signUp.body.response.created_session_id,
+        _clerk_session_id: signUp.body.response.created_session_id!,
       },
     );
     expect(renamed.status).toBe(200);

@@ -4,6 +4,8 @@ import { HttpError, type JsonResult } from "../http.ts";
 import type { SigningKey } from "../keys.ts";
 import type { Session, Store } from "../store.ts";
 import type { UserJson } from "../users.ts";
+import type { Logger } from "../webhooks/delivery.ts";
+import { newId } from "../ids.ts";
 import type { ClientRecord } from "./clientRecord.ts";
 import { Clients } from "./clients.ts";
 import { clearedClientCookie, CLIENT_COOKIE, clientCookie, readCookie } from "./cookies.ts";
@@ -15,6 +17,8 @@ import {
   type SessionWire,
   type SessionWireStatus,
 } from "./json.ts";
+import { CODE_LIFETIME_MS, codeHash, type CodeStrategy, type CodeVerification } from "./codes.ts";
+import { Mailbox, type MailPurpose } from "./mailbox.ts";
 import { mintDefaultToken, TEMPLATES, type FapiTokenInput } from "./tokens.ts";
 
 export interface FapiOptions {
@@ -24,6 +28,8 @@ export interface FapiOptions {
   issuer: string;
   now: () => number;
   tokenLifetimeSeconds: number;
+  /** Where the mailbox logs the codes it "sends". */
+  logger: Logger;
 }
 
 /** The client a request belongs to; `setCookie` is set once a change to it has been saved. */
@@ -39,11 +45,32 @@ export interface RequestClient {
  */
 export class Fapi {
   readonly clients: Clients;
+  readonly mailbox: Mailbox;
   /** When each session was last touched (in memory: `last_active_at` only, not worth a write per focus). */
   private readonly touchedAt = new Map<string, number>();
 
   constructor(readonly options: FapiOptions) {
     this.clients = new Clients(options.store, options.now);
+    this.mailbox = new Mailbox(options.now, options.logger);
+  }
+
+  /** Emails a fresh code; returns the verification that checks it (the code itself stays in the mailbox). */
+  sendCode(
+    to: string,
+    purpose: MailPurpose,
+    strategy: CodeStrategy,
+    emailAddressId: string | null,
+  ): CodeVerification {
+    const message = this.mailbox.sendCode(to, purpose);
+    return {
+      id: newId("ver"),
+      strategy,
+      emailAddressId,
+      codeHash: codeHash(message.code),
+      attempts: 0,
+      expireAt: message.createdAt + CODE_LIFETIME_MS,
+      status: "unverified",
+    };
   }
 
   get accounts(): Accounts {
@@ -188,8 +215,10 @@ export class Fapi {
     const sessions = await Promise.all(
       this.liveSessions(client).map(({ session, user }) => this.sessionJson(session, user, origin)),
     );
-    const signIn = client.signIn && signInWire(client.signIn, this.accounts.getUser(client.signIn.userId));
-    return clientWire(client, sessions, signIn);
+    const now = this.now();
+    const signIn =
+      client.signIn && signInWire(client.signIn, this.accounts.getUser(client.signIn.userId), now);
+    return clientWire(client, sessions, signIn, now);
   }
 
   /** Clerk's envelope: the resource in `response`, the whole client piggybacked in `client`. */

@@ -9,11 +9,10 @@ import type {
   SessionWire,
   SessionWithActivitiesWire,
   SignInWire,
-  SignUpWire,
   TokenWire,
   UserWire,
 } from "./json.ts";
-import { asClerk, fapiClient, type Envelope } from "./testing.ts";
+import { asClerk, fapiClient, signUpWithCode, type Envelope } from "./testing.ts";
 
 const ORIGIN = "http://localhost:5173";
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -62,7 +61,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       expect(e.user_settings.attributes.password).toMatchObject({ enabled: true, required: true });
       expect(e.user_settings.attributes.email_address).toMatchObject({
         enabled: true,
-        verify_at_sign_up: false,
+        verify_at_sign_up: true,
       });
       expect(e.user_settings.attributes.first_name.enabled).toBe(true);
       expect(e.display_config.application_name).toBe("Gatehouse");
@@ -84,7 +83,12 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     expect(created.status).toBe(200);
     const signIn = asClerk.signIn(created.body.response);
     expect(signIn).toMatchObject({ status: "needs_first_factor", created_session_id: null });
-    expect(signIn.supported_first_factors).toEqual([{ strategy: "password" }]);
+    const email = { safe_identifier: "pro@gatehouse.test", primary: true };
+    expect(signIn.supported_first_factors).toEqual([
+      { strategy: "password" },
+      { strategy: "email_code", email_address_id: expect.stringMatching(/^idn_/), ...email },
+      { strategy: "reset_password_email_code", email_address_id: expect.stringMatching(/^idn_/), ...email },
+    ]);
     const [cookie = ""] = created.headers.getSetCookie();
     expect(cookie).toMatch(/^__client=[A-Za-z0-9_-]{43};/);
     expect(cookie).toContain("HttpOnly");
@@ -143,9 +147,9 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     expect(res.body.client.sessions[0]?.id).toBe(res.body.response.created_session_id);
   });
 
-  it("4.3 sign-up completes at once and signs in; 4.4 sign-out ends the client's sessions", async () => {
+  it("4.3 sign-up completes with the emailed code and signs in; 4.4 sign-out ends the client's sessions", async () => {
     const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const res = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", {
+    const res = await signUpWithCode(fapi, idp.url, {
       email_address: "Newbie@Example.test",
       password: "long enough",
       first_name: "New",

@@ -2,6 +2,7 @@ import type { Route } from "../routes/route.ts";
 import { clientRoutes } from "./clientRoutes.ts";
 import { environmentRoutes } from "./environmentRoutes.ts";
 import { Fapi, type FapiOptions } from "./fapi.ts";
+import { mailboxRoutes } from "./mailboxRoutes.ts";
 import { meRoutes } from "./meRoutes.ts";
 import { sessionRoutes } from "./sessionRoutes.ts";
 import { signInRoutes } from "./signInRoutes.ts";
@@ -9,7 +10,7 @@ import { signUpRoutes } from "./signUpRoutes.ts";
 
 export { Fapi, type FapiOptions };
 
-/** Every Frontend API route, at `/v1/…` and `/__clerk/v1/…`. */
+/** Every Frontend API route, at `/v1/…` and `/__clerk/v1/…`, and the dev mailbox (at `/v1/dev/mailbox` only). */
 export function fapiRoutes(fapi: Fapi): Route[] {
   return [
     ...environmentRoutes(fapi),
@@ -18,5 +19,6 @@ export function fapiRoutes(fapi: Fapi): Route[] {
     ...signUpRoutes(fapi),
     ...sessionRoutes(fapi),
     ...meRoutes(fapi),
+    ...mailboxRoutes(fapi),
   ];
 }

@@ -7,11 +7,12 @@
 import type { Session } from "../store.ts";
 import { primaryEmail, type UserJson } from "../users.ts";
 import type { ClientRecord, SignInRecord, SignUpRecord } from "./clientRecord.ts";
+import { visibleStatus, type CodeStrategy, type CodeVerification } from "./codes.ts";
 
 export interface VerificationWire {
   object: "verification";
   id: string;
-  status: "unverified" | "verified";
+  status: "unverified" | "verified" | "failed" | "expired";
   strategy: string;
   attempts: number | null;
   expire_at: number | null;
@@ -112,6 +113,21 @@ export interface SessionWithActivitiesWire extends Omit<SessionWire, "user"> {
   latest_activity: SessionActivityWire;
 }
 
+interface EmailFactorWire<S extends CodeStrategy> {
+  strategy: S;
+  email_address_id: string;
+  safe_identifier: string;
+  primary: boolean;
+}
+
+export type FirstFactorWire =
+  { strategy: "password" } | EmailFactorWire<"email_code"> | EmailFactorWire<"reset_password_email_code">;
+
+export type SignUpVerificationWire = VerificationWire & {
+  next_action: string;
+  supported_strategies: string[];
+};
+
 export interface SignInWire {
   object: "sign_in";
   id: string;
@@ -119,7 +135,7 @@ export interface SignInWire {
   supported_identifiers: Array<"email_address">;
   identifier: string;
   user_data: { first_name?: string; last_name?: string; image_url: string; has_image: boolean };
-  supported_first_factors: Array<{ strategy: "password" }>;
+  supported_first_factors: FirstFactorWire[];
   supported_second_factors: never[];
   first_factor_verification: VerificationWire | null;
   second_factor_verification: null;
@@ -133,8 +149,8 @@ export interface SignUpWire {
   status: SignUpRecord["status"];
   required_fields: Array<"email_address" | "password">;
   optional_fields: Array<"first_name" | "last_name">;
-  missing_fields: never[];
-  unverified_fields: never[];
+  missing_fields: Array<"password">;
+  unverified_fields: Array<"email_address">;
   username: null;
   first_name: string | null;
   last_name: string | null;
@@ -145,13 +161,13 @@ export interface SignUpWire {
   external_account: null;
   has_password: boolean;
   unsafe_metadata: Record<string, never>;
-  created_session_id: string;
-  created_user_id: string;
+  created_session_id: string | null;
+  created_user_id: string | null;
   abandon_at: number;
   legal_accepted_at: null;
   locale: null;
   verifications: {
-    email_address: (VerificationWire & { next_action: string; supported_strategies: string[] }) | null;
+    email_address: SignUpVerificationWire | null;
     phone_number: null;
     web3_wallet: null;
     external_account: null;
@@ -289,7 +305,45 @@ export function tokenWire(jwt: string): TokenWire {
   return { object: "token", jwt };
 }
 
-export function signInWire(signIn: SignInRecord, user: UserJson | undefined): SignInWire {
+/** A code verification as Clerk shows it (`attempts` counts every attempt, the right one too). */
+export function codeVerificationWire(v: CodeVerification, now: number): VerificationWire {
+  return {
+    object: "verification",
+    id: v.id,
+    status: visibleStatus(v, now),
+    strategy: v.strategy,
+    attempts: v.attempts + (v.status === "verified" ? 1 : 0),
+    expire_at: v.expireAt,
+    verified_at_client: "",
+  };
+}
+
+/** Password, a sign-in code and a reset code to the primary email: the factors every user has. */
+export function firstFactors(user: UserJson | undefined): FirstFactorWire[] {
+  const primary = user?.email_addresses.find((e) => e.id === user.primary_email_address_id);
+  if (!primary) return [{ strategy: "password" }];
+  const email = { email_address_id: primary.id, safe_identifier: primary.email_address, primary: true };
+  return [
+    { strategy: "password" },
+    { strategy: "email_code", ...email },
+    { strategy: "reset_password_email_code", ...email },
+  ];
+}
+
+export function signInWire(signIn: SignInRecord, user: UserJson | undefined, now: number): SignInWire {
+  let firstFactorVerification: VerificationWire | null = null;
+  if (signIn.firstFactor) firstFactorVerification = codeVerificationWire(signIn.firstFactor, now);
+  else if (signIn.status === "complete") {
+    firstFactorVerification = {
+      object: "verification",
+      id: `ver_${signIn.id}`,
+      status: "verified",
+      strategy: "password",
+      attempts: 1,
+      expire_at: null,
+      verified_at_client: "",
+    };
+  }
   return {
     object: "sign_in",
     id: signIn.id,
@@ -302,35 +356,45 @@ export function signInWire(signIn: SignInRecord, user: UserJson | undefined): Si
       image_url: user?.image_url ?? "",
       has_image: false,
     },
-    supported_first_factors: [{ strategy: "password" }],
+    supported_first_factors: firstFactors(user),
     supported_second_factors: [],
-    first_factor_verification:
-      signIn.status === "complete"
-        ? {
-            object: "verification",
-            id: `ver_${signIn.id}`,
-            status: "verified",
-            strategy: "password",
-            attempts: 1,
-            expire_at: null,
-            verified_at_client: "",
-          }
-        : null,
+    first_factor_verification: firstFactorVerification,
     second_factor_verification: null,
     created_session_id: signIn.createdSessionId,
     abandon_at: signIn.createdAt + ABANDON_AFTER_MS,
   };
 }
 
-export function signUpWire(signUp: SignUpRecord): SignUpWire {
+/** The sign-up's email verification: `needs_prepare` until a code is sent, `needs_attempt` until it is used. */
+function emailVerificationWire(signUp: SignUpRecord, now: number): SignUpVerificationWire | null {
+  if (signUp.status === "complete" && !signUp.emailVerification) return null; // a record of an older run
+  const v = signUp.emailVerification;
+  const shown: VerificationWire = v
+    ? codeVerificationWire(v, now)
+    : {
+        object: "verification",
+        id: `ver_${signUp.id}`,
+        status: "unverified",
+        strategy: "email_code",
+        attempts: null,
+        expire_at: null,
+        verified_at_client: "",
+      };
+  const nextAction = !v ? "needs_prepare" : shown.status === "unverified" ? "needs_attempt" : "";
+  return { ...shown, next_action: nextAction, supported_strategies: ["email_code"] };
+}
+
+export function signUpWire(signUp: SignUpRecord, now: number): SignUpWire {
+  const verified = signUp.status === "complete" || signUp.emailVerification?.status === "verified";
+  const hasPassword = signUp.status === "complete" || !!signUp.passwordHash;
   return {
     object: "sign_up",
     id: signUp.id,
     status: signUp.status,
     required_fields: ["email_address", "password"],
     optional_fields: ["first_name", "last_name"],
-    missing_fields: [],
-    unverified_fields: [],
+    missing_fields: hasPassword ? [] : ["password"],
+    unverified_fields: verified ? [] : ["email_address"],
     username: null,
     first_name: signUp.firstName,
     last_name: signUp.lastName,
@@ -339,7 +403,7 @@ export function signUpWire(signUp: SignUpRecord): SignUpWire {
     web3_wallet: null,
     external_account_strategy: null,
     external_account: null,
-    has_password: true,
+    has_password: hasPassword,
     unsafe_metadata: {},
     created_session_id: signUp.createdSessionId,
     created_user_id: signUp.createdUserId,
@@ -347,8 +411,7 @@ export function signUpWire(signUp: SignUpRecord): SignUpWire {
     legal_accepted_at: null,
     locale: null,
     verifications: {
-      // Email verification at sign-up is off in this slice: the address is taken as given.
-      email_address: null,
+      email_address: emailVerificationWire(signUp, now),
       phone_number: null,
       web3_wallet: null,
       external_account: null,
@@ -360,13 +423,14 @@ export function clientWire(
   client: ClientRecord,
   sessions: SessionWire[],
   signIn: SignInWire | null,
+  now: number,
 ): ClientWire {
   return {
     object: "client",
     id: client.id,
     sessions,
     sign_in: signIn,
-    sign_up: client.signUp && signUpWire(client.signUp),
+    sign_up: client.signUp && signUpWire(client.signUp, now),
     last_active_session_id: sessions.some((s) => s.id === client.lastActiveSessionId)
       ? client.lastActiveSessionId
       : null,

@@ -132,3 +132,50 @@ export function fapiClient(baseUrl: string, options: { prefix?: string; origin?:
 }
 
 export type FapiTestClient = ReturnType<typeof fapiClient>;
+
+export interface MailboxEntry {
+  object: "email";
+  id: string;
+  email_address: string;
+  purpose: "sign_up" | "sign_in" | "reset_password";
+  code: string;
+  created_at: number;
+  expire_at: number;
+}
+
+/** The dev mailbox (`GET /v1/dev/mailbox`), newest first. */
+export async function readMailbox(baseUrl: string, email?: string): Promise<MailboxEntry[]> {
+  const url = new URL(`${baseUrl}/v1/dev/mailbox`);
+  if (email !== undefined) url.searchParams.set("email", email);
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`mailbox: ${response.status}`);
+  return ((await response.json()) as { data: MailboxEntry[] }).data;
+}
+
+/** The newest code mailed to `email`. */
+export async function latestCode(baseUrl: string, email: string): Promise<string> {
+  const [latest] = await readMailbox(baseUrl, email);
+  if (!latest) throw new Error(`no code for ${email}`);
+  return latest.code;
+}
+
+/**
+ * Clerk's sign-up with email verification, as clerk-js's `<SignUp>` drives it: create with the
+ * fields, prepare an email code, attempt it with the code from the dev mailbox. Returns the last
+ * (complete) response.
+ */
+export async function signUpWithCode(
+  fapi: FapiTestClient,
+  baseUrl: string,
+  fields: Record<string, string>,
+): Promise<FapiResponse<Envelope<SignUpWire>>> {
+  const created = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", fields);
+  if (created.status !== 200) return created;
+  const id = created.body.response.id;
+  await fapi.call("POST", `/client/sign_ups/${id}/prepare_verification`, { strategy: "email_code" });
+  const code = await latestCode(baseUrl, created.body.response.email_address);
+  return fapi.call<Envelope<SignUpWire>>("POST", `/client/sign_ups/${id}/attempt_verification`, {
+    strategy: "email_code",
+    code,
+  });
+}

@@ -6,9 +6,11 @@ import type { Result } from "../http.ts";
  * - `browser`: the SPA, cross-origin from Vite, so CORS is answered (loopback origins only);
  * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS;
  * - `fapi`: Clerk's Frontend API, called by clerk-js same-origin through a proxy, identified by the
- *   `__client` cookie: no CORS, and POST with `?_method=PATCH|PUT|DELETE` stands for that method.
+ *   `__client` cookie: no CORS, and POST with `?_method=PATCH|PUT|DELETE` stands for that method;
+ * - `local`: tools on this machine (tests, curl), e.g. the dev mailbox: no CORS, so no page can read
+ *   the answer (a cross-origin fetch gets an opaque response), and no `_method`.
  */
-export type Access = "browser" | "backend" | "fapi";
+export type Access = "browser" | "backend" | "fapi" | "local";
 
 export interface RouteContext {
   req: IncomingMessage;
