@@ -13,7 +13,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { api } from "../convex/_generated/api";
-import { spawnBackendCli, type CliBackend } from "../local/backend/test-utils.ts";
+import { rawHttp, spawnBackendCli, type CliBackend } from "../local/backend/test-utils.ts";
 import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
 import { expectNoStack, readTables, sleep, Tally, type Tables } from "./helpers.ts";
 
@@ -71,27 +71,6 @@ async function expectHealthy(label: string): Promise<void> {
   });
   ws.close();
   expect(readTables(backend), `${label}: tables`).toEqual(tablesAtStart);
-}
-
-/** Raw bytes to a port; everything sent back until close or timeout. */
-function raw(port: number, request: string | Buffer, timeoutMs = 3000, headOnly = false): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
-    let received = "";
-    const done = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(received);
-    };
-    const timer = setTimeout(done, timeoutMs);
-    socket.on("data", (c: Buffer) => {
-      received += c.toString("latin1");
-      // An accepted upgrade stays open: its head is the whole answer.
-      if (headOnly && received.includes("\r\n\r\n")) done();
-    });
-    socket.on("error", done);
-    socket.on("close", done);
-  });
 }
 
 const statusOf = (response: string) => Number(/^HTTP\/1\.[01] (\d{3})/.exec(response)?.[1] ?? 0);
@@ -172,7 +151,7 @@ describe("malformed and oversized HTTP requests (raw sockets)", () => {
     const seen: string[] = [];
     const closedWithoutAnswer: string[] = [];
     for (const [name, port, request] of cases) {
-      const response = await raw(port, request);
+      const response = await rawHttp(port, request, 3000);
       const status = statusOf(response);
       seen.push(`${name}: ${status || "closed"}`);
       if (status === 0) closedWithoutAnswer.push(name);
@@ -301,7 +280,7 @@ describe("hostile WebSocket upgrades", () => {
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("");
-    return raw(backend.port, `GET ${target} HTTP/1.1\r\n${lines}\r\n`, 2000, true);
+    return rawHttp(backend.port, `GET ${target} HTTP/1.1\r\n${lines}\r\n`, 2000, { headOnly: true });
   };
 
   test.each([

@@ -423,9 +423,15 @@ export async function spawnBackendCli(
 
 /**
  * Writes `request` (raw bytes, as an attacker would) to 127.0.0.1:`port` and resolves with
- * everything the server sent until it closed the connection or `timeoutMs` passed.
+ * everything the server sent until it closed the connection or `timeoutMs` passed — or, with
+ * `headOnly`, once the response head is complete (an accepted upgrade stays open).
  */
-export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_000): Promise<string> {
+export function rawHttp(
+  port: number,
+  request: string | Buffer,
+  timeoutMs = 5_000,
+  { headOnly = false }: { headOnly?: boolean } = {},
+): Promise<string> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1", () => socket.write(request));
     let received = "";
@@ -435,7 +441,10 @@ export function rawHttp(port: number, request: string | Buffer, timeoutMs = 5_00
       resolve(received);
     };
     const timer = setTimeout(done, timeoutMs);
-    socket.on("data", (c: Buffer) => (received += c.toString("latin1")));
+    socket.on("data", (c: Buffer) => {
+      received += c.toString("latin1");
+      if (headOnly && received.includes("\r\n\r\n")) done();
+    });
     socket.on("error", done);
     socket.on("close", done);
   });

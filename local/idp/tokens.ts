@@ -5,7 +5,7 @@ import type { Session } from "./store.ts";
 import { displayName, primaryEmail, type UserJson } from "./users.ts";
 
 /** Clerk's default allowed clock skew: `nbf` is backdated by it so a verifier running a little behind accepts the token. */
-const CLOCK_SKEW_SECONDS = 5;
+export const CLOCK_SKEW_SECONDS = 5;
 
 export interface TokenInput {
   key: SigningKey;

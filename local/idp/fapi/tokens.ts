@@ -1,23 +1,10 @@
 import { SignJWT } from "jose";
-import type { SigningKey } from "../keys.ts";
 import { tokenMetadata } from "../metadata.ts";
-import type { Session } from "../store.ts";
-import { mintSessionToken } from "../tokens.ts";
+import { CLOCK_SKEW_SECONDS, mintSessionToken, type TokenInput } from "../tokens.ts";
 import type { UserJson } from "../users.ts";
 
-/** Backdated `nbf`, as in tokens.ts (Clerk's default clock skew). */
-const CLOCK_SKEW_SECONDS = 5;
-
-export interface FapiTokenInput {
-  key: SigningKey;
-  issuer: string;
-  user: UserJson;
-  session: Session;
-  /** The page's origin (clerk-js posts same-origin, so the browser sends it), else the issuer. */
-  authorizedParty: string;
-  nowMs: number;
-  lifetimeSeconds: number;
-}
+/** What a token is minted from: today's input (tokens.ts), without extra claims. */
+export type FapiTokenInput = Omit<TokenInput, "extraClaims">;
 
 /** Clerk's plan claim for a user's plan: `u:<plan>` (what `has({ plan })` reads). */
 export function planClaim(user: UserJson): string {
