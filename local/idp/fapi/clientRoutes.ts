@@ -3,6 +3,7 @@ import { CLIENT_COOKIE, readCookie } from "./cookies.ts";
 import type { Fapi } from "./fapi.ts";
 import { clientWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
+import { callerOrigin } from "./request.ts";
 
 /** `GET /v1/client` (every page load) and `DELETE /v1/client` (forget this browser). */
 export function clientRoutes(fapi: Fapi): Route[] {
@@ -15,7 +16,8 @@ export function clientRoutes(fapi: Fapi): Route[] {
         const client = fapi.findClient(req);
         // No cookie is a signed-out browser (`response: null`); a cookie naming nothing is dropped.
         if (!client) return fapi.noClient(null, readCookie(req, CLIENT_COOKIE) !== undefined);
-        return { status: 200, body: { response: await fapi.clientJson(client, origin), client: null } };
+        const response = await fapi.clientJson(client, callerOrigin(req, origin));
+        return { status: 200, body: { response, client: null } };
       },
     },
     {

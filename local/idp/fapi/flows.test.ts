@@ -259,6 +259,27 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     expect(proto.status).toBe(404);
   });
 
+  it("4.1 a reload's last_active_token names the page in azp, though Chromium's GET /v1/client has no Origin", async () => {
+    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
+      identifier: "pro@gatehouse.test",
+      password: SEED_PASSWORD,
+    });
+    expect(decodeJwt(signIn.body.client!.sessions[0]!.last_active_token!.jwt).azp).toBe(ORIGIN);
+    // The test client, like Chromium, sends a same-origin GET with a Referer and no Origin.
+    const reload = await fapi.call<Envelope<ClientWire>>("GET", "/client");
+    expect(decodeJwt(reload.body.response.sessions[0]!.last_active_token!.jwt).azp).toBe(ORIGIN);
+    // A Referer from elsewhere is not believed: the issuer, as without any header.
+    const elsewhere = await fetch(`${idp.url}/__clerk/v1/client`, {
+      headers: {
+        Cookie: [...fapi.jar].map(([k, v]) => `${k}=${v}`).join("; "),
+        Referer: "https://evil.example/",
+      },
+    });
+    const body = (await elsewhere.json()) as Envelope<ClientWire>;
+    expect(decodeJwt(body.response.sessions[0]!.last_active_token!.jwt).azp).toBe(idp.url);
+  });
+
   it("4.7 profile: PATCH /v1/me renames, GET /v1/me/sessions/active lists without tokens", async () => {
     const fapi = fapiClient(idp.url, { origin: ORIGIN });
     const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http.ts";
+import { isLoopbackOrigin } from "../origins.ts";
 
 /** FAPI forms are a few short fields; anything bigger is not clerk-js talking. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -111,5 +112,21 @@ export function rejectUnknown(form: URLSearchParams, known: readonly string[]): 
         },
       );
     }
+  }
+}
+
+/**
+ * The page that called, for a token's `azp`: its `Origin`, else (Chromium sends no `Origin` on a
+ * same-origin GET such as clerk-js's `GET /v1/client`) the origin of its `Referer`, if loopback.
+ */
+export function callerOrigin(req: IncomingMessage, origin: string | undefined): string | undefined {
+  if (origin) return origin;
+  const referer = req.headers.referer;
+  if (!referer) return undefined;
+  try {
+    const fromReferer = new URL(referer).origin;
+    return isLoopbackOrigin(fromReferer) ? fromReferer : undefined;
+  } catch {
+    return undefined;
   }
 }

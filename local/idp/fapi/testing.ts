@@ -110,7 +110,11 @@ export function fapiClient(baseUrl: string, options: { prefix?: string; origin?:
     if (method === "PATCH" || method === "DELETE") url.searchParams.set("_method", method);
     const headers: Record<string, string> = {};
     if (jar.size > 0) headers["Cookie"] = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    if (options.origin) headers["Origin"] = options.origin;
+    // Like Chromium: every fetch carries the page as Referer, only non-GET ones an Origin.
+    if (options.origin) {
+      headers["Referer"] = `${options.origin}/`;
+      if (method !== "GET") headers["Origin"] = options.origin;
+    }
     let body: string | undefined;
     if (method !== "GET") {
       headers["Content-Type"] = "application/x-www-form-urlencoded";
