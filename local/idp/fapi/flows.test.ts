@@ -318,6 +318,9 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     asClerk.sessionWithActivities(mine!);
     expect(mine).toMatchObject({ status: "active", user: null, last_active_token: null });
     expect(mine?.latest_activity.object).toBe("session_activity");
+    // UserProfile's "Active devices" shows `${ip_address} (${[city, country].join(", ")})`: not "()".
+    const { city, country } = mine!.latest_activity;
+    expect([city, country].filter(Boolean).join(", ")).not.toBe("");
   });
 
   it("removes one session with /remove, and answers the unprefixed /v1 paths too", async () => {

@@ -104,6 +104,8 @@ export interface SessionActivityWire {
   browser_name?: string;
   device_type?: string;
   ip_address?: string;
+  city?: string;
+  country?: string;
   is_mobile: boolean;
 }
 
@@ -296,6 +298,8 @@ export function sessionWithActivities(view: SessionView, ipAddress: string): Ses
       object: "session_activity",
       id: `sess_act_${view.session.id}`,
       ip_address: ipAddress,
+      // clerk-js prints "<ip_address> (<city>, <country>)" whatever they hold: "127.0.0.1 ()" without one.
+      country: "loopback",
       is_mobile: false,
     },
   };
