@@ -306,13 +306,26 @@ export function describeWait(ms: number): string {
 /**
  * The 429 for a refused attempt, Clerk-shaped: `user_locked` with `meta.lockout_expires_in_seconds`
  * for the account (its backoff or its lockout), `too_many_requests` for the client; both with
- * `Retry-After`. The same for every email, existing or not.
+ * `Retry-After`. The same for every email, existing or not. `backoffAsTooManyRequests` answers an
+ * account's backoff (not its lockout) as `too_many_requests` with the account's message: the
+ * Frontend API's choice, because clerk-js treats `user_locked` as Clerk's hour-long lockout and
+ * leaves the password step for it (with its default navigation, a page load that loses the message).
  */
-export function refusalResult(refusal: Refusal): JsonResult {
+export function refusalResult(
+  refusal: Refusal,
+  { backoffAsTooManyRequests = false }: { backoffAsTooManyRequests?: boolean } = {},
+): JsonResult {
   const seconds = retryAfterSeconds(refusal.retryAfterMs);
   const wait = describeWait(refusal.retryAfterMs);
   let error: HttpError;
-  if (refusal.reason === "client") {
+  if (refusal.reason === "account_backoff" && backoffAsTooManyRequests) {
+    error = new HttpError(
+      429,
+      "too_many_requests",
+      `Too many sign-in attempts. Try again in ${wait}.`,
+      `Too many failed sign-in attempts for this account. Try again in ${wait}.`,
+    );
+  } else if (refusal.reason === "client") {
     error = new HttpError(
       429,
       "too_many_requests",

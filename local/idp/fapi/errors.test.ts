@@ -293,6 +293,50 @@ describe("Frontend API sign-in throttle", () => {
   });
 });
 
+describe("Frontend API sign-in backoff", () => {
+  let idp: TestIdp;
+  let clock = Date.UTC(2030, 0, 1);
+
+  beforeAll(async () => {
+    idp = await startTestIdp({
+      seed: true,
+      now: () => clock,
+      signInLimits: { backoffAfterFailures: 2, backoffBaseMs: 1_000, lockoutAfterFailures: 100 },
+    });
+  });
+  afterAll(() => idp.dispose());
+
+  it("answers a backoff with too_many_requests, not user_locked (clerk-js leaves the password step for that)", async () => {
+    const fapi = fapiClient(idp.url);
+    const created = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
+      identifier: "free@gatehouse.test",
+    });
+    const path = `/client/sign_ins/${created.body.response.id}/attempt_first_factor`;
+    for (const password of ["wrong-1", "wrong-2"]) {
+      expectClerkError(
+        await fapi.call("POST", path, { strategy: "password", password }),
+        422,
+        "form_password_incorrect",
+      );
+    }
+    const refused = await fapi.call("POST", path, { strategy: "password", password: SEED_PASSWORD });
+    const error = expectClerkError(refused, 429, "too_many_requests");
+    expect(error.long_message).toBe(
+      "Too many failed sign-in attempts for this account. Try again in 1 second.",
+    );
+    expect(error.meta).toEqual({});
+    expect(refused.headers.get("retry-after")).toBe("1");
+
+    clock += 1_000;
+    const after = await fapi.call<Envelope<SignInWire>>("POST", path, {
+      strategy: "password",
+      password: SEED_PASSWORD,
+    });
+    expect(after.status).toBe(200);
+    expect(after.body.response.status).toBe("complete");
+  });
+});
+
 describe("Frontend API webhooks", () => {
   let idp: TestIdp;
   let receiver: WebhookReceiver;

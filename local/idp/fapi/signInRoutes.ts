@@ -63,9 +63,12 @@ function notPrepared(): HttpError {
  * identifier → `needs_first_factor`; `…/attempt_first_factor` with the password → `complete`) or
  * in one (the password manager's hidden field: both in the first call). The password goes through
  * `Accounts.signIn`, so the throttle of the dev API applies: refused attempts answer 429
- * `user_locked` / `too_many_requests`. Unlike the dev API, an unknown email is told apart
+ * `too_many_requests` (the client's bucket, the account's backoff) or `user_locked` (its lockout). Unlike the dev API, an unknown email is told apart
  * (`form_identifier_not_found`), as Clerk does.
  */
+/** A backoff stays on the password step: clerk-js leaves it for `user_locked` (see refusalResult). */
+const FAPI_REFUSAL = { backoffAsTooManyRequests: true };
+
 export function signInRoutes(fapi: Fapi): Route[] {
   /** Checks the password; on success the session becomes the client's and the sign-in completes. */
   async function attemptPassword(
@@ -76,7 +79,7 @@ export function signInRoutes(fapi: Fapi): Route[] {
     origin: string | undefined,
   ) {
     const result = await fapi.accounts.signIn(signIn.identifier, password, origin, clientKey(remoteAddress));
-    if (result.outcome === "throttled") return refusalResult(result.refusal);
+    if (result.outcome === "throttled") return refusalResult(result.refusal, FAPI_REFUSAL);
     if (result.outcome === "bad_credentials") throw passwordIncorrect();
     const { sessionId } = result.signedIn;
     fapi.save(rc, (client) => {
@@ -125,7 +128,7 @@ export function signInRoutes(fapi: Fapi): Route[] {
     const refused = unusable(factor, now);
     if (refused) throw codeError(refused);
     const admission = fapi.accounts.throttle.admit(signIn.identifier, clientKey(remoteAddress));
-    if (!admission.admitted) return refusalResult(admission.refusal);
+    if (!admission.admitted) return refusalResult(admission.refusal, FAPI_REFUSAL);
     const outcome = attemptCode(factor, code, now);
     if (outcome === "verified") admission.attempt.succeeded();
     else admission.attempt.failed();
