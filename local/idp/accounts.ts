@@ -46,6 +46,9 @@ export type SignInOutcome =
   | { outcome: "bad_credentials" }
   | { outcome: "throttled"; refusal: Refusal };
 
+export type PasswordCheck =
+  { outcome: "ok" } | { outcome: "bad_credentials" } | { outcome: "throttled"; refusal: Refusal };
+
 export type MetadataPatch = Partial<Record<MetadataField, Metadata | null>>;
 
 /**
@@ -137,6 +140,26 @@ export class Accounts {
     return signedIn ? { outcome: "signed_in", signedIn } : { outcome: "bad_credentials" };
   }
 
+  /**
+   * Checks a signed-in user's current password (a password change) through the limits of a
+   * sign-in with their primary email: a wrong one is a failed attempt, a lockout refuses it too.
+   */
+  async checkPassword(userId: string, password: string, client: string): Promise<PasswordCheck> {
+    const user = this.state.users.get(userId);
+    const email = user?.email_addresses.find((e) => e.id === user.primary_email_address_id)?.email_address;
+    const admission = this.throttle.admit(email ?? userId, client);
+    if (!admission.admitted) return { outcome: "throttled", refusal: admission.refusal };
+    const stored = this.state.passwords.get(userId);
+    let ok = false;
+    try {
+      ok = await verifyPassword(password, stored ?? (await decoyHash()));
+    } finally {
+      if (ok && stored) admission.attempt.succeeded();
+      else admission.attempt.failed();
+    }
+    return ok && stored ? { outcome: "ok" } : { outcome: "bad_credentials" };
+  }
+
   /** Starts a session for a user whose identity was proven another way (an email code); undefined if the user is gone. */
   async startSessionFor(userId: string, origin: string | undefined): Promise<SignedIn | undefined> {
     const user = this.state.users.get(userId);
@@ -144,10 +167,16 @@ export class Accounts {
   }
 
   /**
-   * Sets a new password (a reset by email code): `password_last_updated_at` moves and
-   * `user.updated` is queued, as Clerk does. With `endSessions` every session of the user ends.
+   * Sets a new password (a reset by email code, a change from the profile): `password_last_updated_at`
+   * moves and `user.updated` is queued, as Clerk does. With `endSessions` every session of the user
+   * ends but `keepSessionId` (the one that changed it).
    */
-  async setPassword(userId: string, password: string, endSessions: boolean): Promise<UserJson | undefined> {
+  async setPassword(
+    userId: string,
+    password: string,
+    endSessions: boolean,
+    keepSessionId?: string,
+  ): Promise<UserJson | undefined> {
     if (!this.state.users.has(userId)) return undefined;
     const hash = await hashPassword(password);
     const user = this.state.users.get(userId); // the user may have been deleted while scrypt ran
@@ -159,7 +188,7 @@ export class Accounts {
       state.passwords.set(userId, hash);
       if (endSessions) {
         for (const session of state.sessions.values()) {
-          if (session.userId === userId) state.sessions.delete(session.id);
+          if (session.userId === userId && session.id !== keepSessionId) state.sessions.delete(session.id);
         }
       }
       this.queue(state, { type: "user.updated", data: next });

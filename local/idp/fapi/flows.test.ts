@@ -12,7 +12,7 @@ import type {
   TokenWire,
   UserWire,
 } from "./json.ts";
-import { asClerk, fapiClient, signUpWithCode, type Envelope } from "./testing.ts";
+import { asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./testing.ts";
 
 const ORIGIN = "http://localhost:5173";
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
@@ -321,6 +321,67 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     // UserProfile's "Active devices" shows `${ip_address} (${[city, country].join(", ")})`: not "()".
     const { city, country } = mine!.latest_activity;
     expect([city, country].filter(Boolean).join(", ")).not.toBe("");
+  });
+
+  it("4.7 password change (UserProfile → Security): checks the current one, keeps this session, ends the others", async () => {
+    const email = `changer-${clock}@gatehouse.test`;
+    const mine = fapiClient(idp.url, { origin: ORIGIN });
+    const done = await signUpWithCode(mine, idp.url, { email_address: email, password: "first-password-1" });
+    const sessionId = done.body.response.created_session_id!;
+    const other = fapiClient(idp.url, { origin: ORIGIN });
+    const otherSignIn = await other.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
+      identifier: email,
+      password: "first-password-1",
+    });
+    const otherSession = otherSignIn.body.response.created_session_id!;
+    const change = (form: Record<string, string>) =>
+      mine.call<Envelope<UserWire> | ErrorBody>("POST", "/me/change_password", form, {
+        _clerk_session_id: sessionId,
+      });
+
+    const wrong = await change({
+      new_password: "second-password-2",
+      sign_out_of_other_sessions: "true",
+      current_password: "not-it",
+    });
+    expect(wrong.status).toBe(422);
+    expect((wrong.body as ErrorBody).errors[0]).toMatchObject({
+      code: "form_password_incorrect",
+      meta: { param_name: "current_password" },
+    });
+    const short = await change({ new_password: "short", current_password: "first-password-1" });
+    expect((short.body as ErrorBody).errors[0]).toMatchObject({
+      code: "form_password_length_too_short",
+      meta: { param_name: "new_password" },
+    });
+
+    clock += 1_000;
+    const changed = await change({
+      new_password: "second-password-2",
+      sign_out_of_other_sessions: "true",
+      current_password: "first-password-1",
+    });
+    expect(changed.status).toBe(200);
+    const body = changed.body as Envelope<UserWire>;
+    asClerk.user(body.response);
+    expect(body.response.password_enabled).toBe(true);
+    expect(body.client!.sessions.map((s) => s.id)).toEqual([sessionId]);
+    const ended = await other.call("POST", `/client/sessions/${otherSession}/tokens`, {
+      organization_id: "",
+    });
+    expect(ended.status).toBe(401);
+
+    const again = fapiClient(idp.url, { origin: ORIGIN });
+    const old = await again.call("POST", "/client/sign_ins", {
+      identifier: email,
+      password: "first-password-1",
+    });
+    expect(old.status).toBe(422);
+    const fresh = await again.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
+      identifier: email,
+      password: "second-password-2",
+    });
+    expect(fresh.body.response.status).toBe("complete");
   });
 
   it("removes one session with /remove, and answers the unprefixed /v1 paths too", async () => {

@@ -1,8 +1,13 @@
 import type { Route } from "../routes/route.ts";
-import type { Fapi } from "./fapi.ts";
+import { signedOut, type Fapi } from "./fapi.ts";
 import { sessionWithActivities, userWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
+import { HttpError } from "../http.ts";
+import { clientKey, refusalResult } from "../throttle.ts";
 import { field, readForm, rejectUnknown } from "./request.ts";
+import { checkPasswordLength } from "./signUpRoutes.ts";
+
+const MAX_PASSWORD = 1_000;
 
 const MAX_NAME = 100;
 
@@ -39,6 +44,48 @@ export function meRoutes(fapi: Fapi): Route[] {
         const rc = fapi.requireClient(req);
         const { user } = fapi.currentSession(rc.client, url);
         const updated = fapi.accounts.updateProfile(user.id, change) ?? user;
+        return fapi.respond(userWire(updated), rc, origin);
+      },
+    },
+    {
+      // UserProfile's Security → "Update password": `new_password`, `current_password`,
+      // `sign_out_of_other_sessions` → `{response: user, client}`.
+      method: "POST",
+      pattern: fapiPath("/me/change_password"),
+      access: "fapi",
+      handle: async ({ req, url, origin }) => {
+        const form = await readForm(req);
+        rejectUnknown(form, ["new_password", "current_password", "sign_out_of_other_sessions"]);
+        const newPassword = field(form, "new_password", { required: true, max: MAX_PASSWORD });
+        checkPasswordLength(newPassword, "new_password");
+        const current = field(form, "current_password", { required: true, max: MAX_PASSWORD });
+        const signOut = field(form, "sign_out_of_other_sessions", { max: 5 });
+        if (signOut !== undefined && signOut !== "true" && signOut !== "false") {
+          throw new HttpError(422, "form_param_format_invalid", "is invalid", "Must be true or false.", {
+            param_name: "sign_out_of_other_sessions",
+          });
+        }
+        const rc = fapi.requireClient(req);
+        const { session, user } = fapi.currentSession(rc.client, url);
+        const check = await fapi.accounts.checkPassword(
+          user.id,
+          current,
+          clientKey(req.socket.remoteAddress),
+        );
+        if (check.outcome === "throttled") {
+          return refusalResult(check.refusal, { backoffAsTooManyRequests: true });
+        }
+        if (check.outcome === "bad_credentials") {
+          throw new HttpError(
+            422,
+            "form_password_incorrect",
+            "Password is incorrect.",
+            "Your current password is incorrect.",
+            { param_name: "current_password" },
+          );
+        }
+        const updated = await fapi.accounts.setPassword(user.id, newPassword, signOut === "true", session.id);
+        if (!updated) throw signedOut(); // the user was deleted meanwhile
         return fapi.respond(userWire(updated), rc, origin);
       },
     },

@@ -25,14 +25,14 @@ export const identifierExists = () =>
   );
 
 /** Clerk's bounds on a new password (sign-up and reset), as `form_password_length_too_*`. */
-export function checkPasswordLength(password: string): void {
+export function checkPasswordLength(password: string, paramName = "password"): void {
   if (password.length < PASSWORD_MIN_LENGTH) {
     throw new HttpError(
       422,
       "form_password_length_too_short",
       "Passwords must be 8 characters or more.",
       `Passwords must be ${PASSWORD_MIN_LENGTH} characters or more.`,
-      { param_name: "password" },
+      { param_name: paramName },
     );
   }
   if (password.length > PASSWORD_MAX_LENGTH) {
@@ -41,7 +41,7 @@ export function checkPasswordLength(password: string): void {
       "form_password_length_too_long",
       "Password is too long.",
       `Passwords must be ${PASSWORD_MAX_LENGTH} characters or less.`,
-      { param_name: "password" },
+      { param_name: paramName },
     );
   }
 }
