@@ -32,7 +32,7 @@ export async function dispatch(
     }
     const url = requestUrl(req);
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
-    if (candidates.length === 0) throw new HttpError(404, "resource_not_found", "not found");
+    if (candidates.length === 0) throw notFound(req.method, url);
     if (candidates.some((r) => r.access === "browser")) cors = corsHeaders(origin);
     if (req.method === "OPTIONS" && Object.keys(cors).length > 0) {
       res.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS });
@@ -57,6 +57,22 @@ export async function dispatch(
     );
     send(res, { status: 500, body: new HttpError(500, "internal_error", "internal error").body() }, cors);
   }
+}
+
+/**
+ * 404 for a path no route takes. Under `/__clerk/` (clerk-js through the page's proxy) the
+ * `long_message`, which Clerk's components show in their alert, names the call that is not emulated.
+ */
+function notFound(method: string | undefined, url: URL): HttpError {
+  if (!url.pathname.startsWith("/__clerk/")) return new HttpError(404, "resource_not_found", "not found");
+  const override = method === "POST" ? url.searchParams.get("_method") : null;
+  const call = `${(override ?? method ?? "").toUpperCase().slice(0, 8)} ${url.pathname.slice("/__clerk".length, 200)}`;
+  return new HttpError(
+    404,
+    "resource_not_found",
+    "not found",
+    `The local Clerk stand-in does not emulate ${call} yet (local/idp/README.md lists what it does).`,
+  );
 }
 
 const OVERRIDABLE = new Set(["PATCH", "PUT", "DELETE"]);

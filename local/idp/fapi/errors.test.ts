@@ -182,6 +182,26 @@ describe("Frontend API errors", () => {
       "resource_not_found",
     );
     expectClerkError(await raw("POST", "/__clerk/v1/nothing/here", "", form), 404, "resource_not_found");
+    // What UserProfile offers but the emulation lacks: its alert shows long_message, so say what is missing.
+    const missing = expectClerkError(
+      await raw(
+        "POST",
+        "/__clerk/v1/me/email_addresses/?_clerk_session_id=sess_x",
+        "email_address=a%40b.c",
+        form,
+      ),
+      404,
+      "resource_not_found",
+    );
+    expect(missing.long_message).toBe(
+      "The local Clerk stand-in does not emulate POST /v1/me/email_addresses/ yet (local/idp/README.md lists what it does).",
+    );
+    const deleting = expectClerkError(
+      await raw("POST", "/__clerk/v1/me/profile_image?_method=DELETE", "", form),
+      404,
+      "resource_not_found",
+    );
+    expect(deleting.long_message).toContain("does not emulate DELETE /v1/me/profile_image yet");
     expectClerkError(await raw("PUT", "/__clerk/v1/client", "", form), 405, "method_not_allowed");
     expectClerkError(await raw("POST", "/__clerk/v1/client", "", form), 405, "method_not_allowed");
     expectClerkError(
