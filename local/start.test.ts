@@ -7,11 +7,10 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { Webhook } from "svix";
 import { afterAll, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { newClient, signIn } from "./backend/test-utils.ts";
+import { escapingErrorPreload, newClient, signIn } from "./backend/test-utils.ts";
 import { idpClient } from "./idp/client.ts";
 import { SEED_PASSWORD } from "./idp/config.ts";
 import { assertPortFree } from "./ports.ts";
@@ -307,21 +306,8 @@ test("npm start killed with SIGKILL leaves no backend behind holding the ports",
 
 test("an error that escapes every handler in the IdP's or Vite's process is reported as a BUG; the stack keeps serving", async () => {
   const own = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-escape-"));
-  // Preloaded into npm start's process: on SIGUSR2, one escaped rejection and one escaped throw,
-  // standing in for a bug in some request or timer callback of the IdP or Vite.
-  const preload = path.join(own, "escape.mjs");
-  fs.writeFileSync(
-    preload,
-    `process.on("SIGUSR2", () => {
-      Promise.reject(new Error("escaped rejection"));
-      setImmediate(() => { throw new Error("escaped exception"); });
-    });\n`,
-  );
-  const stack = startStack(
-    { LOCAL_DATA_DIR: path.join(own, "data") },
-    [],
-    ["--import", pathToFileURL(preload).href],
-  );
+  // On SIGUSR2 one rejection and one exception escape, as a bug in an IdP or Vite callback would.
+  const stack = startStack({ LOCAL_DATA_DIR: path.join(own, "data") }, [], escapingErrorPreload(own));
   try {
     await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
     stack.child.kill("SIGUSR2");

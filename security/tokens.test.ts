@@ -20,6 +20,7 @@ import { api } from "../convex/_generated/api";
 import { idpClient } from "../local/idp/client.ts";
 import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
 import type { Backend } from "../local/backend/server.ts";
+import { rawConnect } from "../local/backend/test-utils.ts";
 import {
   b64url,
   clerkFor,
@@ -596,16 +597,7 @@ describe("J18 very long tokens", () => {
         clearTimeout(timer);
         resolve(`close ${code}`);
       });
-      ws.send(
-        JSON.stringify({
-          type: "Connect",
-          sessionId: crypto.randomUUID(),
-          connectionCount: 0,
-          lastCloseReason: "InitialConnect",
-          clientTs: Date.now(),
-        }),
-      );
-      ws.send(JSON.stringify({ type: "Authenticate", tokenType: "User", value: token, baseVersion: 0 }));
+      rawConnect(ws, crypto.randomUUID(), token);
       ws.send(JSON.stringify({ type: "ModifyQuerySet", baseVersion: 0, newVersion: 1, modifications: [] }));
     });
     const ms = performance.now() - started;

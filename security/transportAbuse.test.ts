@@ -8,12 +8,16 @@
  */
 import fs from "node:fs";
 import net from "node:net";
-import { ConvexHttpClient } from "convex/browser";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { api } from "../convex/_generated/api";
-import { rawHttp, spawnBackendCli, type CliBackend } from "../local/backend/test-utils.ts";
+import {
+  rawConnect,
+  rawHttp,
+  servingProblems,
+  spawnBackendCli,
+  type CliBackend,
+} from "../local/backend/test-utils.ts";
 import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
 import { expectNoStack, readTables, sleep, Tally, type Tables } from "./helpers.ts";
 
@@ -59,17 +63,7 @@ const NO_COMPLETE_REQUEST = new Set(["truncated body, closed early"]);
 
 /** Alive, answering both protocols, no escaped error printed, no table changed. */
 async function expectHealthy(label: string): Promise<void> {
-  expect(backend.alive(), `${label}: the backend exited\n${backend.output().slice(-3000)}`).toBe(true);
-  expect(backend.output(), `${label}: an error escaped every handler`).not.toContain("BUG:");
-  const version = await fetch(`${backend.url}/version`, { signal: AbortSignal.timeout(5000) });
-  expect(version.status).toBe(200);
-  expect(await new ConvexHttpClient(backend.url).query(api.users.me, {})).toBeNull();
-  const ws = new WebSocket(`${backend.url.replace("http", "ws")}/api/sync`);
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  ws.close();
+  expect(await servingProblems(backend), label).toEqual([]);
   expect(readTables(backend), `${label}: tables`).toEqual(tablesAtStart);
 }
 
@@ -426,17 +420,7 @@ async function sendFrames(frames: Frame[], connectFirst: boolean, quietMs = 120)
       resolve();
     }),
   );
-  if (connectFirst) {
-    ws.send(
-      JSON.stringify({
-        type: "Connect",
-        sessionId: crypto.randomUUID(),
-        connectionCount: 0,
-        lastCloseReason: "InitialConnect",
-        clientTs: Date.now(),
-      }),
-    );
-  }
+  if (connectFirst) rawConnect(ws, crypto.randomUUID());
   for (const frame of frames) {
     if (ws.readyState !== WebSocket.OPEN) break;
     ws.send(frame.data, { binary: frame.binary ?? false });

@@ -3,11 +3,16 @@
  * backend keeps serving, instead of the process exiting and `npm start` stopping the whole stack.
  */
 import fs from "node:fs";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
 import { ConvexHttpClient } from "convex/browser";
 import { afterAll, expect, test } from "vitest";
-import { api, eventually, spawnBackendCli, tempDir, type CliBackend } from "./test-utils.ts";
+import {
+  api,
+  escapingErrorPreload,
+  eventually,
+  spawnBackendCli,
+  tempDir,
+  type CliBackend,
+} from "./test-utils.ts";
 
 const fixtureDir = tempDir("cli-fixture");
 let backend: CliBackend | undefined;
@@ -17,17 +22,8 @@ afterAll(async () => {
 });
 
 test("an unhandled rejection and an uncaught exception are logged loudly; the backend keeps serving", async () => {
-  // Preloaded into the CLI process: on SIGUSR2, one escaped rejection and one escaped throw,
-  // standing in for a bug in some socket or timer callback.
-  const preload = path.join(fixtureDir, "escape.mjs");
-  fs.writeFileSync(
-    preload,
-    `process.on("SIGUSR2", () => {
-      Promise.reject(new Error("escaped rejection"));
-      setImmediate(() => { throw new Error("escaped exception"); });
-    });\n`,
-  );
-  backend = await spawnBackendCli("cli", { nodeArgs: ["--import", pathToFileURL(preload).href] });
+  // On SIGUSR2 one rejection and one exception escape, as a bug in a socket or timer callback would.
+  backend = await spawnBackendCli("cli", { nodeArgs: escapingErrorPreload(fixtureDir) });
   backend.child.kill("SIGUSR2");
   const cli = backend;
   await eventually(

@@ -9,7 +9,8 @@ import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { ConvexClient } from "convex/browser";
+import { pathToFileURL } from "node:url";
+import { ConvexClient, ConvexHttpClient } from "convex/browser";
 import { makeFunctionReference, type FunctionReference } from "convex/server";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from "jose";
 import WebSocket from "ws";
@@ -453,4 +454,41 @@ export function rawHttp(
 /** The status code of a raw HTTP response (`HTTP/1.1 400 Bad Request` → 400), or 0. */
 export function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
+}
+
+/**
+ * Node args that preload a module into a process under test: on SIGUSR2 it lets one promise
+ * rejection and one exception escape every handler, standing in for a bug in some callback.
+ */
+export function escapingErrorPreload(dir: string): string[] {
+  const file = path.join(dir, "escape.mjs");
+  fs.writeFileSync(
+    file,
+    `process.on("SIGUSR2", () => {
+      Promise.reject(new Error("escaped rejection"));
+      setImmediate(() => { throw new Error("escaped exception"); });
+    });\n`,
+  );
+  return ["--import", pathToFileURL(file).href];
+}
+
+/**
+ * What is wrong with a backend CLI process that should still be serving: nothing (`[]`) when it
+ * is alive, printed no `BUG:` line, and answers `/version`, an HTTP query and a WebSocket.
+ */
+export async function servingProblems(backend: CliBackend): Promise<string[]> {
+  if (!backend.alive()) return [`the backend exited:\n${backend.output().slice(-3000)}`];
+  const problems: string[] = [];
+  if (backend.output().includes("BUG:")) problems.push("an error escaped every handler");
+  try {
+    const version = await fetch(`${backend.url}/version`, { signal: AbortSignal.timeout(5000) });
+    if (version.status !== 200) problems.push(`/version answered ${version.status}`);
+    const me = await new ConvexHttpClient(backend.url).query(api.users.me, {});
+    if (me !== null) problems.push(`users.me answered ${JSON.stringify(me)} to an anonymous caller`);
+    const ws = await openSyncSocket(backend.url, "/api/sync");
+    ws.close();
+  } catch (error) {
+    problems.push(`not answering: ${String(error)}`);
+  }
+  return problems;
 }

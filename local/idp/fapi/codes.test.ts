@@ -11,6 +11,7 @@ import { CODE_LIFETIME_MS, MAX_CODE_ATTEMPTS } from "./codes.ts";
 import type { ClientWire, SignInWire, SignUpWire } from "./json.ts";
 import {
   asClerk,
+  attemptFirstFactor,
   fapiClient,
   latestCode,
   readMailbox,
@@ -50,12 +51,8 @@ async function prepare(fapi: FapiTestClient, id: string, strategy: string, email
   });
 }
 
-async function attempt(fapi: FapiTestClient, id: string, strategy: string, code: string) {
-  return fapi.call<Envelope<SignInWire>>("POST", `/client/sign_ins/${id}/attempt_first_factor`, {
-    strategy,
-    code,
-  });
-}
+const attempt = (fapi: FapiTestClient, id: string, strategy: string, code: string) =>
+  attemptFirstFactor(fapi, id, { strategy, code });
 
 async function signUpStart(fapi: FapiTestClient, email: string) {
   const res = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", {
@@ -384,10 +381,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       }
       // Locked: even the right code is refused, before it is checked.
       expectError(await attempt(fapi, id, "email_code", code), 429, "user_locked");
-      const password = await fapi.call("POST", `/client/sign_ins/${id}/attempt_first_factor`, {
-        strategy: "password",
-        password: SEED_PASSWORD,
-      });
+      const password = await attemptFirstFactor(fapi, id, { strategy: "password", password: SEED_PASSWORD });
       expectError(password, 429, "user_locked");
     } finally {
       await throttled.dispose();

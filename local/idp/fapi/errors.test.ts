@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
 import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "../testing.ts";
 import type { SignInWire, UserWire } from "./json.ts";
-import { fapiClient, signUpWithCode, type Envelope, type ErrorBody, type FapiResponse } from "./testing.ts";
+import {
+  attemptFirstFactor,
+  fapiClient,
+  signUpWithCode,
+  type Envelope,
+  type ErrorBody,
+  type FapiResponse,
+} from "./testing.ts";
 
 /** Clerk's error shape, and the field clerk-js renders the error under. */
 function expectClerkError(res: FapiResponse<unknown>, status: number, code: string, paramName?: string) {
@@ -45,34 +52,34 @@ describe("Frontend API errors", () => {
     const created = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "pro@gatehouse.test",
     });
-    const path = `/client/sign_ins/${created.body.response.id}/attempt_first_factor`;
+    const signInId = created.body.response.id;
     expectClerkError(
-      await fapi.call("POST", path, { strategy: "password", password: "nope-nope" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "password", password: "nope-nope" }),
       422,
       "form_password_incorrect",
       "password",
     );
     expectClerkError(
       // A code strategy needs a code sent first (prepare_first_factor).
-      await fapi.call("POST", path, { strategy: "email_code", code: "123456" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "email_code", code: "123456" }),
       422,
       "verification_missing",
       "strategy",
     );
     expectClerkError(
-      await fapi.call("POST", path, { strategy: "email_code", password: "x" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "email_code", password: "x" }),
       422,
       "form_param_unknown",
       "password",
     );
     expectClerkError(
-      await fapi.call("POST", path, { strategy: "phone_code", password: "x" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "phone_code", password: "x" }),
       422,
       "form_param_value_invalid",
       "strategy",
     );
     expectClerkError(
-      await fapi.call("POST", path, { strategy: "password" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "password" }),
       422,
       "form_param_missing",
       "password",
@@ -271,9 +278,9 @@ describe("Frontend API sign-in throttle", () => {
     const created = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "pro@gatehouse.test",
     });
-    const path = `/client/sign_ins/${created.body.response.id}/attempt_first_factor`;
+    const signInId = created.body.response.id;
     expectClerkError(
-      await fapi.call("POST", path, { strategy: "password", password: "wrong-1" }),
+      await attemptFirstFactor(fapi, signInId, { strategy: "password", password: "wrong-1" }),
       422,
       "form_password_incorrect",
     );
@@ -290,7 +297,10 @@ describe("Frontend API sign-in throttle", () => {
       "form_password_incorrect",
     );
 
-    const locked = await fapi.call("POST", path, { strategy: "password", password: SEED_PASSWORD });
+    const locked = await attemptFirstFactor(fapi, signInId, {
+      strategy: "password",
+      password: SEED_PASSWORD,
+    });
     const error = expectClerkError(locked, 429, "user_locked");
     expect(error.meta).toMatchObject({ lockout_expires_in_seconds: 3600 });
     expect(locked.headers.get("retry-after")).toBe("3600");
@@ -304,10 +314,7 @@ describe("Frontend API sign-in throttle", () => {
     );
 
     clock += 60 * 60 * 1000;
-    const after = await fapi.call<Envelope<SignInWire>>("POST", path, {
-      strategy: "password",
-      password: SEED_PASSWORD,
-    });
+    const after = await attemptFirstFactor(fapi, signInId, { strategy: "password", password: SEED_PASSWORD });
     expect(after.status).toBe(200);
     expect(after.body.response.status).toBe("complete");
   });
@@ -331,15 +338,18 @@ describe("Frontend API sign-in backoff", () => {
     const created = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "free@gatehouse.test",
     });
-    const path = `/client/sign_ins/${created.body.response.id}/attempt_first_factor`;
+    const signInId = created.body.response.id;
     for (const password of ["wrong-1", "wrong-2"]) {
       expectClerkError(
-        await fapi.call("POST", path, { strategy: "password", password }),
+        await attemptFirstFactor(fapi, signInId, { strategy: "password", password }),
         422,
         "form_password_incorrect",
       );
     }
-    const refused = await fapi.call("POST", path, { strategy: "password", password: SEED_PASSWORD });
+    const refused = await attemptFirstFactor(fapi, signInId, {
+      strategy: "password",
+      password: SEED_PASSWORD,
+    });
     const error = expectClerkError(refused, 429, "too_many_requests");
     expect(error.long_message).toBe(
       "Too many failed sign-in attempts for this account. Try again in 1 second.",
@@ -348,10 +358,7 @@ describe("Frontend API sign-in backoff", () => {
     expect(refused.headers.get("retry-after")).toBe("1");
 
     clock += 1_000;
-    const after = await fapi.call<Envelope<SignInWire>>("POST", path, {
-      strategy: "password",
-      password: SEED_PASSWORD,
-    });
+    const after = await attemptFirstFactor(fapi, signInId, { strategy: "password", password: SEED_PASSWORD });
     expect(after.status).toBe(200);
     expect(after.body.response.status).toBe("complete");
   });

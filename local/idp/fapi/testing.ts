@@ -137,6 +137,15 @@ export function fapiClient(baseUrl: string, options: { prefix?: string; origin?:
 
 export type FapiTestClient = ReturnType<typeof fapiClient>;
 
+/** `POST /client/sign_ins/{id}/attempt_first_factor` with a factor's fields (a password or a code). */
+export function attemptFirstFactor(
+  fapi: FapiTestClient,
+  signInId: string,
+  factor: { strategy: string; password?: string; code?: string },
+) {
+  return fapi.call<Envelope<SignInWire>>("POST", `/client/sign_ins/${signInId}/attempt_first_factor`, factor);
+}
+
 export interface MailboxEntry {
   object: "email";
   id: string;
