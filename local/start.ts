@@ -13,6 +13,8 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer as createViteServer, type ViteDevServer } from "vite";
+import { CLERK_JS_SCRIPT_PATH, CLERK_PROXY_PATH, OFFLINE_PUBLISHABLE_KEY } from "./clerkjs/offline.ts";
+import { offlineClerk } from "./clerkjs/vitePlugin.ts";
 import { installCrashGuards } from "./crashGuard.ts";
 import { dataDirProblem, resolveDataDir } from "./dataDir.ts";
 import { SEED_PASSWORD, SEEDED_ACCOUNTS, webhookUrlForSitePort } from "./idp/config.ts";
@@ -144,16 +146,19 @@ async function main() {
   });
   await idp.whenDelivered(30_000);
 
-  // Vite exposes VITE_* variables from the environment to the SPA.
+  // Vite exposes VITE_* variables from the environment to the SPA: the same Clerk SDK path as
+  // production, pointed at the IdP through the dev server (local/clerkjs/offline.ts).
   process.env.VITE_CONVEX_URL = urls.backend;
-  process.env.VITE_LOCAL_IDP_URL = urls.idp;
-  process.env.VITE_CLERK_PUBLISHABLE_KEY = "";
+  process.env.VITE_CLERK_PUBLISHABLE_KEY = OFFLINE_PUBLISHABLE_KEY;
+  process.env.VITE_CLERK_PROXY_URL = CLERK_PROXY_PATH;
+  process.env.VITE_CLERK_JS_URL = CLERK_JS_SCRIPT_PATH;
   // vite.config.ts's guard denies the data dir in use (and the project's legacy .local/).
   process.env.LOCAL_DATA_DIR = dataDir;
   vite = await createViteServer({
     root,
     configFile: `${root}/vite.config.ts`,
     server: { host: "127.0.0.1", port: ports.spa, strictPort: true },
+    plugins: [offlineClerk({ idpUrl: urls.idp })],
   });
   await vite.listen();
 

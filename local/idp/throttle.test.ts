@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { idpErrorMessage } from "../../src/auth/local/idpErrors.ts";
 import { startTestIdp } from "./testing.ts";
 import {
   clientKey,
@@ -216,7 +215,7 @@ describe("the 429 answer", () => {
     ]);
   });
 
-  it("is what the SPA's sign-in form shows, instead of HTTP 429", async () => {
+  it("answers in Clerk's error shape, whose long message Clerk's sign-in form shows", async () => {
     const idp = await startTestIdp({ signInLimits: { backoffAfterFailures: 1, backoffBaseMs: 30_000 } });
     try {
       const post = () =>
@@ -227,7 +226,9 @@ describe("the 429 answer", () => {
         });
       await post();
       const refused = await post();
-      expect(idpErrorMessage(refused.status, await refused.json())).toBe(
+      const body = (await refused.json()) as { errors: { long_message: string }[] };
+      expect(refused.status).toBe(429);
+      expect(body.errors[0]!.long_message).toBe(
         "Too many failed sign-in attempts for this account. Try again in 30 seconds.",
       );
     } finally {

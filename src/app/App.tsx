@@ -1,25 +1,22 @@
-import { lazy, Suspense } from "react";
+import { SignIn, SignUp, UserProfile } from "@clerk/clerk-react";
+import { lazy, Suspense, type ReactNode } from "react";
 import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
-import { useAuthFacade } from "../auth/AuthContext";
 import { Dashboard } from "../features/posts/Dashboard";
 import { PublicFeed } from "../features/posts/PublicFeed";
+import { Onboarding } from "../features/onboarding/Onboarding";
+import { InsightsGate } from "../features/insights/InsightsGate";
 import { AuthProvider } from "./AuthProvider";
-import { RequireAdmin, RequirePlan, RequireSignedIn } from "./guards";
+import { RequireAdmin, RequireSignedIn } from "./guards";
 import { Layout } from "./Layout";
 
 const Insights = lazy(() => import("../features/insights/Insights"));
 const AdminPage = lazy(() => import("../features/admin/AdminPage"));
 
-function SignInRoute() {
-  const { SignInView, isSignedIn } = useAuthFacade();
-  return isSignedIn ? <Navigate to="/" replace /> : <SignInView />;
-}
-function SignUpRoute() {
-  const { SignUpView, isSignedIn } = useAuthFacade();
-  return isSignedIn ? <Navigate to="/" replace /> : <SignUpView />;
-}
-
 const loading = <p className="muted center">Loading…</p>;
+
+function signedIn(page: ReactNode) {
+  return <RequireSignedIn>{page}</RequireSignedIn>;
+}
 
 export function App() {
   return (
@@ -27,47 +24,54 @@ export function App() {
       <AuthProvider>
         <Routes>
           <Route element={<Layout />}>
-            <Route path="/sign-in/*" element={<SignInRoute />} />
-            <Route path="/sign-up/*" element={<SignUpRoute />} />
+            {/* Clerk's own components; `path` routing keeps their steps (factor two, code) in the URL.
+                A signed-in visitor is sent on by the components themselves. */}
             <Route
-              path="/"
+              path="/sign-in/*"
               element={
-                <RequireSignedIn>
-                  <Dashboard />
-                </RequireSignedIn>
+                <div className="clerk-page">
+                  <SignIn routing="path" path="/sign-in" />
+                </div>
               }
             />
             <Route
-              path="/public"
+              path="/sign-up/*"
               element={
-                <RequireSignedIn>
-                  <PublicFeed />
-                </RequireSignedIn>
+                <div className="clerk-page">
+                  <SignUp routing="path" path="/sign-up" />
+                </div>
               }
             />
+            <Route path="/onboarding" element={signedIn(<Onboarding />)} />
+            <Route
+              path="/account/*"
+              element={signedIn(
+                <div className="clerk-page">
+                  <UserProfile routing="path" path="/account" />
+                </div>,
+              )}
+            />
+            <Route path="/" element={signedIn(<Dashboard />)} />
+            <Route path="/public" element={signedIn(<PublicFeed />)} />
             <Route
               path="/insights"
-              element={
-                <RequireSignedIn>
-                  <RequirePlan plan="pro">
-                    <Suspense fallback={loading}>
-                      <Insights />
-                    </Suspense>
-                  </RequirePlan>
-                </RequireSignedIn>
-              }
+              element={signedIn(
+                <InsightsGate>
+                  <Suspense fallback={loading}>
+                    <Insights />
+                  </Suspense>
+                </InsightsGate>,
+              )}
             />
             <Route
               path="/admin"
-              element={
-                <RequireSignedIn>
-                  <RequireAdmin>
-                    <Suspense fallback={loading}>
-                      <AdminPage />
-                    </Suspense>
-                  </RequireAdmin>
-                </RequireSignedIn>
-              }
+              element={signedIn(
+                <RequireAdmin>
+                  <Suspense fallback={loading}>
+                    <AdminPage />
+                  </Suspense>
+                </RequireAdmin>,
+              )}
             />
             <Route path="*" element={<Navigate to="/" replace />} />
           </Route>

@@ -1,15 +1,39 @@
-import { lazy, Suspense, type ReactNode } from "react";
-import { LocalAuthProvider } from "../auth/local/LocalAuthProvider";
-import { authMode } from "../lib/env";
+import { ClerkProvider, useAuth } from "@clerk/clerk-react";
+import { ConvexProviderWithClerk } from "convex/react-clerk";
+import type { ReactNode } from "react";
+import { useNavigate } from "react-router-dom";
+import { CLERK_JS_VERSION } from "../lib/clerkJs";
+import { convex } from "../lib/convex";
+import { env } from "../lib/env";
 
-// Clerk's SDK is loaded only in Clerk mode, so the offline build carries none of it.
-const ClerkAuthProvider = lazy(() => import("../auth/clerk/ClerkAuthProvider"));
-
+/**
+ * Clerk signs users in; Convex gets Clerk's `convex` token. The same path runs offline, where
+ * `npm start` points clerk-js at a copy served by the dev server and its Frontend API calls at a
+ * same-origin proxy to the local IdP (`proxyUrl`); production leaves both unset.
+ */
 export function AuthProvider({ children }: { children: ReactNode }) {
-  if (authMode === "local") return <LocalAuthProvider>{children}</LocalAuthProvider>;
+  const navigate = useNavigate();
   return (
-    <Suspense fallback={<p className="muted center">Loading…</p>}>
-      <ClerkAuthProvider>{children}</ClerkAuthProvider>
-    </Suspense>
+    <ClerkProvider
+      publishableKey={env.VITE_CLERK_PUBLISHABLE_KEY}
+      clerkJSVersion={CLERK_JS_VERSION}
+      clerkJSUrl={env.VITE_CLERK_JS_URL}
+      proxyUrl={env.VITE_CLERK_PROXY_URL}
+      // Clerk's components navigate inside the SPA instead of reloading the page.
+      routerPush={(to) => navigate(to)}
+      routerReplace={(to) => navigate(to, { replace: true })}
+      signInUrl="/sign-in"
+      signUpUrl="/sign-up"
+      // The seed's afterSignUpUrl="/onboarding", in clerk-react 5's spelling.
+      signUpForceRedirectUrl="/onboarding"
+      signInFallbackRedirectUrl="/"
+      afterSignOutUrl="/sign-in"
+      // Gatehouse sends no usage telemetry of its own users' browsers to anyone.
+      telemetry={false}
+    >
+      <ConvexProviderWithClerk client={convex} useAuth={useAuth}>
+        {children}
+      </ConvexProviderWithClerk>
+    </ClerkProvider>
   );
 }

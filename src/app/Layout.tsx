@@ -1,19 +1,20 @@
+import { ClerkFailed, SignedIn, UserButton } from "@clerk/clerk-react";
 import { NavLink, Outlet } from "react-router-dom";
 import { hasPro, isAdmin } from "../../convex/lib/permissions";
-import { useAuthFacade } from "../auth/AuthContext";
 import { useViewer } from "../auth/useViewer";
+import { useClaimsFollowServer } from "../auth/useClaimsFollowServer";
 import { ErrorBoundary } from "./ErrorBoundary";
 
 export function Layout() {
-  const auth = useAuthFacade();
   const viewer = useViewer();
+  useClaimsFollowServer(viewer);
   return (
     <div className="shell">
       <header className="topbar">
         <NavLink to="/" className="brand">
           <img src="/favicon.svg" alt="" width={24} height={24} /> Gatehouse
         </NavLink>
-        {auth.isSignedIn && (
+        <SignedIn>
           <nav aria-label="Main">
             <NavLink to="/" end>
               My posts
@@ -22,25 +23,26 @@ export function Layout() {
             {viewer && hasPro(viewer) && <NavLink to="/insights">Insights</NavLink>}
             {viewer && isAdmin(viewer) && <NavLink to="/admin">Admin</NavLink>}
           </nav>
-        )}
+        </SignedIn>
         <div className="account">
           {viewer && (
             <>
-              <span className="who" title={viewer.email}>
-                {viewer.name || viewer.email}
-              </span>
               <span className={`badge plan-${viewer.plan}`}>{viewer.plan === "pro" ? "Pro" : "Free"}</span>
               {isAdmin(viewer) && <span className="badge role-admin">Admin</span>}
             </>
           )}
-          {auth.isSignedIn && (
-            <button className="link" onClick={() => void auth.signOut()}>
-              Sign out
-            </button>
-          )}
+          <SignedIn>
+            <UserButton userProfileUrl="/account" userProfileMode="navigation" showName />
+          </SignedIn>
         </div>
       </header>
       <main>
+        <ClerkFailed>
+          <section className="card" role="alert">
+            <h2>Sign-in is unavailable</h2>
+            <p>Clerk could not be loaded. Check your connection and reload the page.</p>
+          </section>
+        </ClerkFailed>
         <ErrorBoundary>
           <Outlet />
         </ErrorBoundary>

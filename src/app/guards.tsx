@@ -1,37 +1,46 @@
+import { useAuth } from "@clerk/clerk-react";
 import { useConvexAuth } from "convex/react";
 import type { ReactNode } from "react";
 import { Navigate, useLocation } from "react-router-dom";
 import { isAdmin, planIncludes, type Plan } from "../../convex/lib/permissions";
-import { useAuthFacade } from "../auth/AuthContext";
 import { useViewer } from "../auth/useViewer";
+
+const loading = <p className="muted center">Loading…</p>;
 
 /** UX only: the server refuses the same things. These guards just avoid showing dead ends. */
 export function RequireSignedIn({ children }: { children: ReactNode }) {
-  const auth = useAuthFacade();
+  const { isLoaded, isSignedIn } = useAuth();
   const { isLoading } = useConvexAuth();
   const location = useLocation();
-  if (!auth.isLoaded || isLoading) return <p className="muted center">Loading…</p>;
-  if (!auth.isSignedIn) return <Navigate to="/sign-in" replace state={{ from: location.pathname }} />;
+  if (!isLoaded || (isSignedIn && isLoading)) return loading;
+  if (!isSignedIn) return <Navigate to="/sign-in" replace state={{ from: location.pathname }} />;
   return children;
 }
 
 export function RequireAdmin({ children }: { children: ReactNode }) {
   const viewer = useViewer();
-  if (viewer === undefined) return <p className="muted center">Loading…</p>;
+  if (viewer === undefined) return loading;
   if (!viewer || !isAdmin(viewer)) return <Denied text="This page is for administrators." />;
   return children;
 }
 
-export function RequirePlan({ plan, children }: { plan: Plan; children: ReactNode }) {
+/** The plan as the server's synced row has it (fresher than a session token's claims). */
+export function RequirePlan({
+  plan,
+  fallback,
+  children,
+}: {
+  plan: Plan;
+  fallback: ReactNode;
+  children: ReactNode;
+}) {
   const viewer = useViewer();
-  if (viewer === undefined) return <p className="muted center">Loading…</p>;
-  if (!viewer || !planIncludes(viewer.plan, plan)) {
-    return <Denied text="Insights are part of the Pro plan. Ask an administrator to upgrade your account." />;
-  }
+  if (viewer === undefined) return loading;
+  if (!viewer || !planIncludes(viewer.plan, plan)) return fallback;
   return children;
 }
 
-function Denied({ text }: { text: string }) {
+export function Denied({ text }: { text: string }) {
   return (
     <section className="card" role="status">
       <h2>Not available</h2>

@@ -1,19 +1,22 @@
 import * as z from "zod/mini";
 
-/** The SPA's configuration, checked once at start so a typo fails loudly instead of half-working. */
+/**
+ * The SPA's configuration, checked once at start so a typo fails loudly instead of half-working.
+ * Production sets the Convex URL and Clerk's publishable key. Offline, `npm start` also sets where
+ * clerk-js is served from and the same-origin path that proxies Clerk's Frontend API to the local IdP.
+ */
 const schema = z.object({
   VITE_CONVEX_URL: z.url(),
-  VITE_CLERK_PUBLISHABLE_KEY: z.optional(z.string().check(z.regex(/^(pk_.+)?$/))),
-  VITE_LOCAL_IDP_URL: z._default(z.url(), "http://127.0.0.1:3212"),
+  VITE_CLERK_PUBLISHABLE_KEY: z.string().check(z.regex(/^pk_(test|live)_[A-Za-z0-9+/=]+$/)),
+  VITE_CLERK_PROXY_URL: z.optional(z.string().check(z.regex(/^(\/|https?:\/\/)/))),
+  VITE_CLERK_JS_URL: z.optional(z.string().check(z.regex(/^(\/|https?:\/\/)/))),
 });
 
-const parsed = schema.parse({
+const optional = (value: string | undefined) => value || undefined;
+
+export const env = schema.parse({
   VITE_CONVEX_URL: import.meta.env.VITE_CONVEX_URL ?? "http://127.0.0.1:3210",
   VITE_CLERK_PUBLISHABLE_KEY: import.meta.env.VITE_CLERK_PUBLISHABLE_KEY,
-  VITE_LOCAL_IDP_URL: import.meta.env.VITE_LOCAL_IDP_URL,
+  VITE_CLERK_PROXY_URL: optional(import.meta.env.VITE_CLERK_PROXY_URL),
+  VITE_CLERK_JS_URL: optional(import.meta.env.VITE_CLERK_JS_URL),
 });
-
-export const env = { ...parsed, VITE_CLERK_PUBLISHABLE_KEY: parsed.VITE_CLERK_PUBLISHABLE_KEY || undefined };
-
-/** Clerk when a publishable key is configured; otherwise the local identity provider. */
-export const authMode: "clerk" | "local" = env.VITE_CLERK_PUBLISHABLE_KEY ? "clerk" : "local";
