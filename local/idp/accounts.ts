@@ -1,15 +1,15 @@
 import { newId } from "./ids.ts";
+import type { ImageFiles } from "./images.ts";
 import type { SigningKey } from "./keys.ts";
 import { deepMerge, type Metadata } from "./metadata.ts";
 import { decoyHash, hashPassword, verifyPassword, type PasswordHash } from "./passwords.ts";
-import type { IdpState, Session, Store } from "./store.ts";
+import type { IdpState, ProfileImage, Session, Store } from "./store.ts";
 import { SignInThrottle, type Refusal, type SignInLimits } from "./throttle.ts";
 import { mintSessionToken } from "./tokens.ts";
 import {
   changed,
   deletedUserJson,
   newUserJson,
-  primaryEmail,
   type DeletedUserJson,
   type MetadataField,
   type NewUser,
@@ -32,6 +32,8 @@ export interface AccountsOptions {
   signInLimits?: Partial<SignInLimits>;
   /** Where lockouts are reported. Default console. */
   logger?: Logger;
+  /** Uploaded profile images, deleted with their user. */
+  images?: ImageFiles;
 }
 
 export interface SignedIn {
@@ -68,16 +70,38 @@ export class Accounts {
     return this.options.store.state;
   }
 
+  /**
+   * The user with this verified email address, primary or not (Clerk signs in with any verified
+   * address). Addresses added but not verified belong to nobody yet.
+   */
   findByEmail(email: string): UserJson | undefined {
     const wanted = email.toLowerCase();
     for (const user of this.state.users.values()) {
-      if (primaryEmail(user).toLowerCase() === wanted) return user;
+      const has = user.email_addresses.some(
+        (e) => e.verification.status === "verified" && e.email_address.toLowerCase() === wanted,
+      );
+      if (has) return user;
     }
     return undefined;
   }
 
+  /**
+   * Whether `userId` may not add this address: another user has it verified, or this user has
+   * it already (verified or not).
+   */
+  emailTaken(email: string, userId: string): boolean {
+    const wanted = email.toLowerCase();
+    const own = this.state.users.get(userId)?.email_addresses ?? [];
+    return !!this.findByEmail(wanted) || own.some((e) => e.email_address.toLowerCase() === wanted);
+  }
+
   getUser(id: string): UserJson | undefined {
     return this.state.users.get(id);
+  }
+
+  /** The user's uploaded profile image, if any. */
+  profileImage(userId: string): ProfileImage | undefined {
+    return this.state.profileImages.get(userId);
   }
 
   allUsers(): UserJson[] {
@@ -262,19 +286,47 @@ export class Accounts {
     });
   }
 
-  /** Deletes the user, ends all their sessions and queues `user.deleted`. */
-  deleteUser(id: string): DeletedUserJson | undefined {
-    if (!this.state.users.has(id)) return undefined;
-    const deleted = deletedUserJson(id);
+  /**
+   * Changes a user: `change` returns the fields to set (undefined: nothing to change), and
+   * `alongside` may change other state in the same commit. `updated_at` moves and `user.updated`
+   * is queued. Undefined if the user is gone or nothing changed.
+   */
+  changeUser(
+    id: string,
+    change: (user: UserJson) => Parameters<typeof changed>[1] | undefined,
+    alongside?: (state: IdpState) => void,
+  ): UserJson | undefined {
+    const user = this.state.users.get(id);
+    const fields = user && change(user);
+    if (!user || !fields) return undefined;
+    const next = changed(user, fields, this.options.now());
     return this.options.store.commit((state) => {
+      state.users.set(id, next);
+      alongside?.(state);
+      this.queue(state, { type: "user.updated", data: next });
+      return next;
+    });
+  }
+
+  /** Deletes the user, ends all their sessions and queues `user.deleted`; their image and codes go too. */
+  deleteUser(id: string): DeletedUserJson | undefined {
+    const user = this.state.users.get(id);
+    if (!user) return undefined;
+    const deleted = deletedUserJson(id);
+    const image = this.state.profileImages.get(id);
+    const result = this.options.store.commit((state) => {
       state.users.delete(id);
       state.passwords.delete(id);
       for (const session of state.sessions.values()) {
         if (session.userId === id) state.sessions.delete(session.id);
       }
+      for (const email of user.email_addresses) state.emailCodes.delete(email.id);
+      state.profileImages.delete(id);
       this.queue(state, { type: "user.deleted", data: deleted });
       return deleted;
     });
+    if (image) this.options.images?.remove(image.id);
+    return result;
   }
 
   private async startSession(user: UserJson, origin: string | undefined): Promise<SignedIn> {

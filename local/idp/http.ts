@@ -30,10 +30,10 @@ export interface JsonResult {
   headers?: Record<string, string>;
 }
 
-/** A non-JSON answer (the avatar SVG), sent with its own type and caching. */
+/** A non-JSON answer (an avatar image), sent with its own type and caching. */
 export interface RawResult {
   status: number;
-  raw: string;
+  raw: string | Buffer;
   headers: Record<string, string>;
 }
 

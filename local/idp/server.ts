@@ -15,6 +15,7 @@ import {
 } from "./config.ts";
 import { dispatch } from "./dispatch.ts";
 import { Fapi, fapiRoutes } from "./fapi/index.ts";
+import { ImageFiles } from "./images.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { avatarRoutes } from "./routes/avatars.ts";
 import { backendApiRoutes } from "./routes/backendApi.ts";
@@ -128,6 +129,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   });
   const actualPort = await listen(server, port);
   const url = `http://127.0.0.1:${actualPort}`;
+  const images = new ImageFiles(dataDir);
   const accounts = new Accounts({
     store,
     key,
@@ -137,11 +139,12 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     webhooksEnabled: () => sender.enabled,
     signInLimits,
     logger: options.logger ?? console,
+    images,
   });
   routes = [
     ...wellKnownRoutes(url, key),
     ...devApiRoutes(accounts),
-    ...avatarRoutes(accounts),
+    ...avatarRoutes(accounts, images),
     ...backendApiRoutes(accounts, key),
     ...fapiRoutes(
       new Fapi({
@@ -152,6 +155,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
         now,
         tokenLifetimeSeconds,
         logger: options.logger ?? console,
+        images,
       }),
     ),
   ];

@@ -3,8 +3,9 @@ import { z } from "zod";
 import { newId } from "./ids.ts";
 import { readJsonFile, writeJsonFileAtomic } from "./jsonFile.ts";
 import type { PasswordHash } from "./passwords.ts";
-import type { UserJson } from "./users.ts";
+import { withCurrentFields, type UserJson } from "./users.ts";
 import type { ClientRecord } from "./fapi/clientRecord.ts";
+import type { CodeVerification } from "./fapi/codes.ts";
 
 export interface Session {
   id: string;
@@ -15,6 +16,24 @@ export interface Session {
 }
 
 export type UserEventType = "user.created" | "user.updated" | "user.deleted";
+
+/** The code last mailed to verify an email address a user added (by the address's id). */
+export interface EmailCode {
+  userId: string;
+  verification: CodeVerification;
+}
+
+/** A user's uploaded profile image; its bytes are `images/<id>` in the data dir (`images.ts`). */
+export interface ProfileImage {
+  id: string;
+  userId: string;
+  /** The type its magic bytes showed (`image/png`, …), the only one it is served as. */
+  contentType: string;
+  /** The file name the browser gave, for Clerk's `ImageJSON.name` only (never a path). */
+  name: string;
+  size: number;
+  createdAt: number;
+}
 
 /** A webhook message waiting for delivery. `payload` is the exact body, identical on every retry. */
 export interface OutboxMessage {
@@ -39,6 +58,10 @@ export interface IdpState {
   sessions: Map<string, Session>;
   /** Frontend API clients (one per browser, found by the `__client` cookie). */
   clients: Map<string, ClientRecord>;
+  /** Pending verifications of added email addresses, by email address id. */
+  emailCodes: Map<string, EmailCode>;
+  /** Uploaded profile images, by user id (a user has at most one). */
+  profileImages: Map<string, ProfileImage>;
   outbox: OutboxMessage[];
 }
 
@@ -55,6 +78,13 @@ const stateFile = z.object({
   // Absent in files written before the Frontend API existed.
   clients: z
     .array(z.custom<ClientRecord>((c) => typeof c === "object" && c !== null && "tokenHash" in c))
+    .default([]),
+  // Absent in files written before the profile's email addresses and images existed.
+  emailCodes: z
+    .array(z.tuple([z.string(), z.custom<EmailCode>((c) => typeof c === "object" && c !== null)]))
+    .default([]),
+  profileImages: z
+    .array(z.custom<ProfileImage>((i) => typeof i === "object" && i !== null && "userId" in i))
     .default([]),
 });
 
@@ -79,6 +109,8 @@ export class Store {
         passwords: new Map(),
         sessions: new Map(),
         clients: new Map(),
+        emailCodes: new Map(),
+        profileImages: new Map(),
         outbox: [],
       });
       store.save();
@@ -89,10 +121,12 @@ export class Store {
     const file = parsed.data;
     return new Store(path, {
       instanceId: file.instanceId,
-      users: new Map(file.users.map((u) => [u.id, u])),
+      users: new Map(file.users.map((u) => [u.id, withCurrentFields(u)])),
       passwords: new Map(file.passwords),
       sessions: new Map(file.sessions.filter((s) => s.expireAt > now).map((s) => [s.id, s])),
       clients: new Map(file.clients.filter((c) => c.expireAt > now).map((c) => [c.id, c])),
+      emailCodes: new Map(file.emailCodes),
+      profileImages: new Map(file.profileImages.map((i) => [i.userId, i])),
       outbox: file.outbox,
     });
   }
@@ -114,7 +148,7 @@ export class Store {
   }
 
   private save(): void {
-    const { instanceId, users, passwords, sessions, clients, outbox } = this.state;
+    const { instanceId, users, passwords, sessions, clients, emailCodes, profileImages, outbox } = this.state;
     writeJsonFileAtomic(this.path, {
       version: 1,
       instanceId,
@@ -122,6 +156,8 @@ export class Store {
       passwords: [...passwords.entries()],
       sessions: [...sessions.values()],
       clients: [...clients.values()],
+      emailCodes: [...emailCodes.entries()],
+      profileImages: [...profileImages.values()],
       outbox,
     });
   }

@@ -1,12 +1,25 @@
 import { newId } from "./ids.ts";
 import type { Metadata } from "./metadata.ts";
 
+/**
+ * An email address's verification as the user object carries it: `ticket` for the address a
+ * user signed up with, `email_code` for one added from the profile. The code itself (its hash,
+ * attempts, expiry) is kept apart (`IdpState.emailCodes`), so no webhook or Backend API answer
+ * ever carries it.
+ */
+export interface EmailVerificationJson {
+  status: "verified" | "unverified";
+  strategy: "ticket" | "email_code";
+  attempts: null;
+  expire_at: null;
+}
+
 /** Clerk's EmailAddressJSON as webhooks and the Backend API carry it. */
 export interface EmailAddressJson {
   object: "email_address";
   id: string;
   email_address: string;
-  verification: { status: "verified"; strategy: "ticket"; attempts: null; expire_at: null };
+  verification: EmailVerificationJson;
   linked_to: never[];
   reserved: boolean;
   created_at: number;
@@ -25,7 +38,9 @@ export interface UserJson {
   first_name: string | null;
   last_name: string | null;
   image_url: string;
-  has_image: false;
+  has_image: boolean;
+  /** Deprecated by Clerk but still in its payloads: the same URL as `image_url`. */
+  profile_image_url: string;
   primary_email_address_id: string;
   primary_phone_number_id: null;
   primary_web3_wallet_id: null;
@@ -87,8 +102,9 @@ export function newUserJson(input: NewUser, issuer: string, now: number): UserJs
     username: null,
     first_name: input.firstName || null,
     last_name: input.lastName || null,
-    image_url: `${issuer}/v1/dev/avatars/${id}`,
+    image_url: defaultImageUrl(issuer, id),
     has_image: false,
+    profile_image_url: defaultImageUrl(issuer, id),
     primary_email_address_id: emailId,
     primary_phone_number_id: null,
     primary_web3_wallet_id: null,
@@ -146,13 +162,44 @@ export function newUserJson(input: NewUser, issuer: string, now: number): UserJs
  */
 export function changed(
   user: UserJson,
-  change: Partial<Pick<UserJson, MetadataField | "first_name" | "last_name" | "password_last_updated_at">>,
+  change: Partial<
+    Pick<
+      UserJson,
+      | MetadataField
+      | "first_name"
+      | "last_name"
+      | "password_last_updated_at"
+      | "email_addresses"
+      | "primary_email_address_id"
+      | "image_url"
+      | "has_image"
+      | "profile_image_url"
+    >
+  >,
   now: number,
 ): UserJson {
   return { ...user, ...change, updated_at: Math.max(now, user.updated_at + 1) };
 }
 
 export type MetadataField = "public_metadata" | "private_metadata" | "unsafe_metadata";
+
+/**
+ * The generated initials avatar (`routes/avatars.ts`). `avatar_placeholder` in the URL is how
+ * clerk-js tells a default image (`isDefaultImage`): UserProfile then offers no "Remove" for it.
+ */
+export function defaultImageUrl(issuer: string, userId: string): string {
+  return `${issuer}/v1/dev/avatars/${userId}?avatar_placeholder`;
+}
+
+/** Users written by an older IdP lack fields added since; fills them with what they would have been. */
+export function withCurrentFields(user: UserJson): UserJson {
+  return { ...user, profile_image_url: user.profile_image_url ?? user.image_url };
+}
+
+/** The user's email address with this id (own property lookups only). */
+export function emailAddressOf(user: UserJson, id: string): EmailAddressJson | undefined {
+  return user.email_addresses.find((e) => e.id === id);
+}
 
 export function primaryEmail(user: UserJson): string {
   const primary = user.email_addresses.find((e) => e.id === user.primary_email_address_id);

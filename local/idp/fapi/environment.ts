@@ -107,8 +107,8 @@ export function environmentJson(appOrigin: string) {
         backup_code: disabled,
         passkey: disabled,
       },
-      // Account deletion and organizations are not emulated (yet): UserProfile must not offer them.
-      actions: { delete_self: false, create_organization: false },
+      // UserProfile offers "Delete account" (`DELETE /v1/me`); organizations are not emulated.
+      actions: { delete_self: true, create_organization: false },
       social: {},
       saml: { enabled: false },
       enterprise_sso: { enabled: false },

@@ -193,22 +193,22 @@ describe("Frontend API errors", () => {
     const missing = expectClerkError(
       await raw(
         "POST",
-        "/__clerk/v1/me/email_addresses/?_clerk_session_id=sess_x",
-        "email_address=a%40b.c",
+        "/__clerk/v1/me/phone_numbers/?_clerk_session_id=sess_x",
+        "phone_number=%2B15555550100",
         form,
       ),
       404,
       "resource_not_found",
     );
     expect(missing.long_message).toBe(
-      "The local Clerk stand-in does not emulate POST /v1/me/email_addresses/ yet (local/idp/README.md lists what it does).",
+      "The local Clerk stand-in does not emulate POST /v1/me/phone_numbers/ yet (local/idp/README.md lists what it does).",
     );
     const deleting = expectClerkError(
-      await raw("POST", "/__clerk/v1/me/profile_image?_method=DELETE", "", form),
+      await raw("POST", "/__clerk/v1/me/totp?_method=DELETE", "", form),
       404,
       "resource_not_found",
     );
-    expect(deleting.long_message).toContain("does not emulate DELETE /v1/me/profile_image yet");
+    expect(deleting.long_message).toContain("does not emulate DELETE /v1/me/totp yet");
     expectClerkError(await raw("PUT", "/__clerk/v1/client", "", form), 405, "method_not_allowed");
     expectClerkError(await raw("POST", "/__clerk/v1/client", "", form), 405, "method_not_allowed");
     expectClerkError(

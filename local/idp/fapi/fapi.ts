@@ -6,6 +6,7 @@ import type { Session, Store } from "../store.ts";
 import type { UserJson } from "../users.ts";
 import type { Logger } from "../webhooks/delivery.ts";
 import { newId } from "../ids.ts";
+import type { ImageFiles } from "../images.ts";
 import type { ClientRecord } from "./clientRecord.ts";
 import { Clients } from "./clients.ts";
 import { clearedClientCookie, CLIENT_COOKIE, clientCookie, readCookie } from "./cookies.ts";
@@ -18,6 +19,7 @@ import {
   type SessionWireStatus,
 } from "./json.ts";
 import { CODE_LIFETIME_MS, codeHash, type CodeStrategy, type CodeVerification } from "./codes.ts";
+import { deviceFromUserAgent, type Device } from "./device.ts";
 import { Mailbox, type MailPurpose } from "./mailbox.ts";
 import { mintDefaultToken, TEMPLATES, type FapiTokenInput } from "./tokens.ts";
 
@@ -30,6 +32,8 @@ export interface FapiOptions {
   tokenLifetimeSeconds: number;
   /** Where the mailbox logs the codes it "sends". */
   logger: Logger;
+  /** Where uploaded profile images are kept. */
+  images: ImageFiles;
 }
 
 /** The client a request belongs to; `setCookie` is set once a change to it has been saved. */
@@ -48,6 +52,8 @@ export class Fapi {
   readonly mailbox: Mailbox;
   /** When each session was last touched (in memory: `last_active_at` only, not worth a write per focus). */
   private readonly touchedAt = new Map<string, number>();
+  /** The browser each session was last touched from (in memory too: what "Active devices" shows). */
+  private readonly devices = new Map<string, Device>();
 
   constructor(readonly options: FapiOptions) {
     this.clients = new Clients(options.store, options.now);
@@ -153,10 +159,27 @@ export class Fapi {
   endSession(sessionId: string): void {
     this.accounts.endSession(sessionId);
     this.touchedAt.delete(sessionId);
+    this.devices.delete(sessionId);
   }
 
-  touch(sessionId: string): void {
+  /** Marks the session active now; with a User-Agent, from that browser. */
+  touch(sessionId: string, userAgent?: string): void {
     this.touchedAt.set(sessionId, this.now());
+    if (userAgent !== undefined) this.devices.set(sessionId, deviceFromUserAgent(userAgent));
+  }
+
+  lastActiveAt(session: Session): number {
+    return this.touchedAt.get(session.id) ?? session.createdAt;
+  }
+
+  /** The browser making this request. */
+  deviceOf(req: IncomingMessage): Device {
+    return deviceFromUserAgent(req.headers["user-agent"]);
+  }
+
+  /** The browser last seen using the session, if it was touched since the IdP started. */
+  device(sessionId: string): Device | undefined {
+    return this.devices.get(sessionId);
   }
 
   tokenInput(session: Session, user: UserJson, origin: string | undefined): FapiTokenInput {
@@ -205,7 +228,7 @@ export class Fapi {
       session,
       user,
       status,
-      lastActiveAt: this.touchedAt.get(session.id) ?? session.createdAt,
+      lastActiveAt: this.lastActiveAt(session),
       token: status === "active" ? await this.defaultToken(session, user, origin) : null,
       now,
     });

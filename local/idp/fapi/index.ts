@@ -1,9 +1,12 @@
 import type { Route } from "../routes/route.ts";
 import { clientRoutes } from "./clientRoutes.ts";
+import { emailAddressRoutes } from "./emailAddressRoutes.ts";
 import { environmentRoutes } from "./environmentRoutes.ts";
 import { Fapi, type FapiOptions } from "./fapi.ts";
 import { mailboxRoutes } from "./mailboxRoutes.ts";
 import { meRoutes } from "./meRoutes.ts";
+import { meSessionRoutes } from "./meSessionRoutes.ts";
+import { profileImageRoutes } from "./profileImageRoutes.ts";
 import { sessionRoutes } from "./sessionRoutes.ts";
 import { signInRoutes } from "./signInRoutes.ts";
 import { signUpRoutes } from "./signUpRoutes.ts";
@@ -19,6 +22,9 @@ export function fapiRoutes(fapi: Fapi): Route[] {
     ...signUpRoutes(fapi),
     ...sessionRoutes(fapi),
     ...meRoutes(fapi),
+    ...meSessionRoutes(fapi),
+    ...emailAddressRoutes(fapi),
+    ...profileImageRoutes(fapi),
     ...mailboxRoutes(fapi),
   ];
 }

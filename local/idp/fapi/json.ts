@@ -5,9 +5,10 @@
  * stricter than Clerk's wire (a verification's `error`, a token's `id`), the wire wins.
  */
 import type { Session } from "../store.ts";
-import { primaryEmail, type UserJson } from "../users.ts";
+import { primaryEmail, type EmailAddressJson, type UserJson } from "../users.ts";
 import type { ClientRecord, SignInRecord, SignUpRecord } from "./clientRecord.ts";
 import { visibleStatus, type CodeStrategy, type CodeVerification } from "./codes.ts";
+import type { Device } from "./device.ts";
 
 export interface VerificationWire {
   object: "verification";
@@ -78,7 +79,7 @@ export interface PublicUserDataWire {
   user_id: string;
 }
 
-export type SessionWireStatus = "active" | "ended" | "removed";
+export type SessionWireStatus = "active" | "ended" | "removed" | "revoked";
 
 export interface SessionWire {
   object: "session";
@@ -102,6 +103,7 @@ export interface SessionActivityWire {
   object: "session_activity";
   id: string;
   browser_name?: string;
+  browser_version?: string;
   device_type?: string;
   ip_address?: string;
   city?: string;
@@ -194,6 +196,35 @@ const ABANDON_AFTER_MS = 24 * 60 * 60 * 1000;
 /** Clerk's inactivity timeout is off by default; the session's own expiry comes first. */
 const SESSION_ABANDON_AFTER_MS = 30 * 24 * 60 * 60 * 1000;
 
+/**
+ * An email address as the FAPI shows it. A pending code, when given, shows its attempts and
+ * expiry (the user object itself carries neither: `users.ts`).
+ */
+export function emailAddressWire(
+  email: EmailAddressJson,
+  code?: { verification: CodeVerification; now: number },
+): EmailAddressWire {
+  const pending = email.verification.status !== "verified" && code;
+  return {
+    object: "email_address",
+    id: email.id,
+    email_address: email.email_address,
+    verification: pending
+      ? codeVerificationWire(code.verification, code.now)
+      : {
+          object: "verification",
+          id: `ver_${email.id}`,
+          status: email.verification.status,
+          strategy: email.verification.strategy,
+          attempts: null,
+          expire_at: null,
+          verified_at_client: "",
+        },
+    linked_to: [],
+    matches_sso_connection: false,
+  };
+}
+
 export function userWire(user: UserJson): UserWire {
   return {
     object: "user",
@@ -203,24 +234,9 @@ export function userWire(user: UserJson): UserWire {
     primary_phone_number_id: null,
     primary_web3_wallet_id: null,
     image_url: user.image_url,
-    has_image: false,
+    has_image: user.has_image,
     username: null,
-    email_addresses: user.email_addresses.map((email) => ({
-      object: "email_address",
-      id: email.id,
-      email_address: email.email_address,
-      verification: {
-        object: "verification",
-        id: `ver_${email.id}`,
-        status: "verified",
-        strategy: email.verification.strategy,
-        attempts: null,
-        expire_at: null,
-        verified_at_client: "",
-      },
-      linked_to: [],
-      matches_sso_connection: false,
-    })),
+    email_addresses: user.email_addresses.map((email) => emailAddressWire(email)),
     phone_numbers: [],
     web3_wallets: [],
     external_accounts: [],
@@ -229,6 +245,7 @@ export function userWire(user: UserJson): UserWire {
     saml_accounts: [],
     organization_memberships: [],
     password_enabled: true,
+    // clerk-js reads `image_url`, never this.
     profile_image_id: "",
     first_name: user.first_name,
     last_name: user.last_name,
@@ -240,8 +257,8 @@ export function userWire(user: UserJson): UserWire {
     last_sign_in_at: user.last_sign_in_at,
     create_organization_enabled: false,
     create_organizations_limit: null,
-    // Account deletion through the FAPI is a later slice: UserProfile must not offer it yet.
-    delete_self_enabled: false,
+    // UserProfile offers "Delete account" only with this and `user_settings.actions.delete_self`.
+    delete_self_enabled: true,
     legal_accepted_at: null,
     updated_at: user.updated_at,
     created_at: user.created_at,
@@ -253,7 +270,7 @@ export function publicUserData(user: UserJson): PublicUserDataWire {
     first_name: user.first_name,
     last_name: user.last_name,
     image_url: user.image_url,
-    has_image: false,
+    has_image: user.has_image,
     identifier: primaryEmail(user),
     user_id: user.id,
   };
@@ -289,7 +306,11 @@ export function sessionWire({ session, user, status, lastActiveAt, token, now }:
   };
 }
 
-export function sessionWithActivities(view: SessionView, ipAddress: string): SessionWithActivitiesWire {
+export function sessionWithActivities(
+  view: SessionView,
+  ipAddress: string,
+  device: Device = { isMobile: false },
+): SessionWithActivitiesWire {
   const { user: _user, ...rest } = sessionWire(view);
   return {
     ...rest,
@@ -297,12 +318,29 @@ export function sessionWithActivities(view: SessionView, ipAddress: string): Ses
     latest_activity: {
       object: "session_activity",
       id: `sess_act_${view.session.id}`,
+      ...(device.browserName ? { browser_name: device.browserName } : {}),
+      ...(device.browserVersion ? { browser_version: device.browserVersion } : {}),
       ip_address: ipAddress,
       // clerk-js prints "<ip_address> (<city>, <country>)" whatever they hold: "127.0.0.1 ()" without one.
       country: "loopback",
-      is_mobile: false,
+      is_mobile: device.isMobile,
     },
   };
+}
+
+/** Clerk's `ImageJSON`, what `setProfileImage` answers. */
+export interface ImageWire {
+  object: "image";
+  id: string;
+  name: string;
+  public_url: string;
+}
+
+/** Clerk's `DeletedObjectJSON`: what deleting an email address or the user answers. */
+export interface DeletedObjectWire {
+  object: string;
+  id: string;
+  deleted: true;
 }
 
 export function tokenWire(jwt: string): TokenWire {
@@ -358,7 +396,7 @@ export function signInWire(signIn: SignInRecord, user: UserJson | undefined, now
       ...(user?.first_name ? { first_name: user.first_name } : {}),
       ...(user?.last_name ? { last_name: user.last_name } : {}),
       image_url: user?.image_url ?? "",
-      has_image: false,
+      has_image: user?.has_image ?? false,
     },
     supported_first_factors: firstFactors(user),
     supported_second_factors: [],

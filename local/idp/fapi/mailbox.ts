@@ -5,12 +5,13 @@ import { CODE_LIFETIME_MS, newCode } from "./codes.ts";
 /** At most this many messages are kept; beyond it the oldest are dropped. */
 export const MAX_MAILBOX_MESSAGES = 200;
 
-export type MailPurpose = "sign_up" | "sign_in" | "reset_password";
+export type MailPurpose = "sign_up" | "sign_in" | "reset_password" | "verify_email";
 
 const LABEL: Record<MailPurpose, string> = {
   sign_up: "sign-up verification",
   sign_in: "sign-in",
   reset_password: "password reset",
+  verify_email: "email address verification",
 };
 
 export interface MailMessage {

@@ -1,20 +1,37 @@
 import type { Route } from "../routes/route.ts";
 import { signedOut, type Fapi } from "./fapi.ts";
-import { sessionWithActivities, userWire } from "./json.ts";
+import { userWire, type DeletedObjectWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
 import { HttpError } from "../http.ts";
 import { clientKey, refusalResult } from "../throttle.ts";
 import { field, readForm, rejectUnknown } from "./request.ts";
 import { checkPasswordLength } from "./signUpRoutes.ts";
+import { emailAddressOf, type UserJson } from "../users.ts";
 
 const MAX_PASSWORD = 1_000;
 
 const MAX_NAME = 100;
 
+/** Only a verified address of the user's own can become primary (the one they sign in and are mailed at). */
+function checkPrimary(user: UserJson, emailId: string): void {
+  const email = emailAddressOf(user, emailId);
+  if (!email || email.verification.status !== "verified") {
+    throw new HttpError(
+      422,
+      "form_param_value_invalid",
+      "is invalid",
+      "Only a verified email address of yours can be made primary.",
+      { param_name: "primary_email_address_id" },
+    );
+  }
+}
+
 /**
  * The signed-in user (`_clerk_session_id`, else the client's active session): read it, rename it
- * (`PATCH /v1/me`, the same `user.updated` webhook as the Backend API's profile update) and list
- * its active sessions (a bare array; other sessions' tokens are never included).
+ * or change its primary email (`PATCH /v1/me`, the same `user.updated` webhook as the Backend
+ * API's profile update), change its password, delete it (`DELETE /v1/me`). Its email addresses,
+ * image and sessions have their own files (`emailAddressRoutes.ts`, `profileImageRoutes.ts`,
+ * `meSessionRoutes.ts`).
  */
 export function meRoutes(fapi: Fapi): Route[] {
   return [
@@ -29,22 +46,55 @@ export function meRoutes(fapi: Fapi): Route[] {
       },
     },
     {
+      // "Update profile" (names) and an email's "Set as primary" (`primary_email_address_id`).
       method: "PATCH",
       pattern: fapiPath("/me"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
         const form = await readForm(req);
-        rejectUnknown(form, ["first_name", "last_name"]);
+        rejectUnknown(form, ["first_name", "last_name", "primary_email_address_id"]);
         // Present and empty clears a name (null), absent leaves it.
         const name = (key: string) => {
           const value = field(form, key, { max: MAX_NAME, trim: true });
           return value === undefined ? undefined : value || null;
         };
-        const change = { first_name: name("first_name"), last_name: name("last_name") };
+        const change = {
+          first_name: name("first_name"),
+          last_name: name("last_name"),
+          primary_email_address_id: field(form, "primary_email_address_id", { max: 64 }),
+        };
         const rc = fapi.requireClient(req);
         const { user } = fapi.currentSession(rc.client, url);
-        const updated = fapi.accounts.updateProfile(user.id, change) ?? user;
+        if (change.primary_email_address_id !== undefined) {
+          checkPrimary(user, change.primary_email_address_id);
+        }
+        const given = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined));
+        const updated = fapi.accounts.changeUser(user.id, () => given) ?? user;
         return fapi.respond(userWire(updated), rc, origin);
+      },
+    },
+    {
+      // UserProfile's "Delete account": the Backend API's delete (sessions end, `user.deleted`),
+      // then this client is signed out, which the piggybacked client tells clerk-js.
+      method: "DELETE",
+      pattern: fapiPath("/me"),
+      access: "fapi",
+      handle: async ({ req, url, origin }) => {
+        const form = await readForm(req);
+        rejectUnknown(form, []);
+        const rc = fapi.requireClient(req);
+        const { user } = fapi.currentSession(rc.client, url);
+        const deleted = fapi.accounts.deleteUser(user.id);
+        if (!deleted) throw signedOut();
+        fapi.save(rc, (client) => {
+          for (const id of client.sessionIds) fapi.endSession(id);
+          client.sessionIds = [];
+          client.lastActiveSessionId = null;
+          client.signIn = null;
+          client.signUp = null;
+        });
+        const response: DeletedObjectWire = { object: "user", id: user.id, deleted: true };
+        return fapi.respond(response, rc, origin);
       },
     },
     {
@@ -87,24 +137,6 @@ export function meRoutes(fapi: Fapi): Route[] {
         const updated = await fapi.accounts.setPassword(user.id, newPassword, signOut === "true", session.id);
         if (!updated) throw signedOut(); // the user was deleted meanwhile
         return fapi.respond(userWire(updated), rc, origin);
-      },
-    },
-    {
-      method: "GET",
-      pattern: fapiPath("/me/sessions/active"),
-      access: "fapi",
-      handle: ({ req, url }) => {
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
-        const now = fapi.now();
-        const sessions = fapi.accounts.userSessions(user.id).map((session) =>
-          // No token: these are the user's other devices too, and a token is a credential.
-          sessionWithActivities(
-            { session, user, status: "active", lastActiveAt: session.createdAt, token: null, now },
-            "127.0.0.1",
-          ),
-        );
-        return { status: 200, body: sessions };
       },
     },
   ];

@@ -40,7 +40,7 @@ export function sessionRoutes(fapi: Fapi): Route[] {
         field(form, "intent", { max: 64 });
         const rc = fapi.requireClient(req);
         const { session, user } = fapi.clientSession(rc.client, sessionId);
-        fapi.touch(session.id);
+        fapi.touch(session.id, req.headers["user-agent"] ?? "");
         fapi.save(rc, (client) => {
           client.lastActiveSessionId = session.id;
         });

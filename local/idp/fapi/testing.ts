@@ -93,7 +93,10 @@ export const CLERK_JS_VERSION = "5.128.0";
  * every POST (with that content type even when empty), `_method` for PATCH/DELETE, and the
  * `__client` cookie kept between calls.
  */
-export function fapiClient(baseUrl: string, options: { prefix?: string; origin?: string } = {}) {
+export function fapiClient(
+  baseUrl: string,
+  options: { prefix?: string; origin?: string; userAgent?: string } = {},
+) {
   const jar = new Map<string, string>();
   const prefix = options.prefix ?? "/__clerk";
 
@@ -109,7 +112,8 @@ export function fapiClient(baseUrl: string, options: { prefix?: string; origin?:
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     if (method === "PATCH" || method === "DELETE") url.searchParams.set("_method", method);
     const headers: Record<string, string> = {};
-    if (jar.size > 0) headers["Cookie"] = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    if (jar.size > 0) headers["Cookie"] = cookieHeader();
+    if (options.userAgent) headers["User-Agent"] = options.userAgent;
     // Like Chromium: every fetch carries the page as Referer, only non-GET ones an Origin.
     if (options.origin) {
       headers["Referer"] = `${options.origin}/`;
@@ -132,7 +136,12 @@ export function fapiClient(baseUrl: string, options: { prefix?: string; origin?:
     return { status: response.status, headers: response.headers, body: (await response.json()) as T };
   }
 
-  return { call, jar };
+  /** The `Cookie` header this browser sends (for requests made by hand, e.g. an upload). */
+  function cookieHeader(): string {
+    return [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  return { call, jar, cookieHeader };
 }
 
 export type FapiTestClient = ReturnType<typeof fapiClient>;
@@ -150,7 +159,7 @@ export interface MailboxEntry {
   object: "email";
   id: string;
   email_address: string;
-  purpose: "sign_up" | "sign_in" | "reset_password";
+  purpose: "sign_up" | "sign_in" | "reset_password" | "verify_email";
   code: string;
   created_at: number;
   expire_at: number;
@@ -163,6 +172,13 @@ export async function readMailbox(baseUrl: string, email?: string): Promise<Mail
   const response = await fetch(url);
   if (response.status !== 200) throw new Error(`mailbox: ${response.status}`);
   return ((await response.json()) as { data: MailboxEntry[] }).data;
+}
+
+/** Signs in with email and password in one step (as a password manager does); the new session's id. */
+export async function signInWithPassword(fapi: FapiTestClient, identifier: string, password: string) {
+  const res = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", { identifier, password });
+  if (res.status !== 200) throw new Error(`sign-in of ${identifier}: ${res.status}`);
+  return res.body.response.created_session_id!;
 }
 
 /** The newest code mailed to `email`. */

@@ -1,15 +1,40 @@
 import { createHash } from "node:crypto";
 import type { Accounts } from "../accounts.ts";
 import { notFound } from "../http.ts";
+import type { ImageFiles } from "../images.ts";
 import { displayName } from "../users.ts";
 import type { Route } from "./route.ts";
 
 /**
  * Clerk always gives a user an `image_url` (a generated avatar on img.clerk.com). Offline there
  * is no such host, so the IdP draws one: the user's initials on a colour derived from their id.
+ * An uploaded image (`fapi/profileImageRoutes.ts`) is served at its own URL, only while it is the
+ * user's image, and only as the PNG, JPEG, GIF or WebP its bytes were found to be: with `nosniff`
+ * and a CSP that allows nothing, no upload can become a page on the IdP's origin.
  */
-export function avatarRoutes(accounts: Accounts): Route[] {
+export function avatarRoutes(accounts: Accounts, images: ImageFiles): Route[] {
   return [
+    {
+      method: "GET",
+      pattern: /^\/v1\/dev\/avatars\/([^/]+)\/([^/]+)$/,
+      access: "browser",
+      handle: ({ params: [userId = "", imageId = ""] }) => {
+        const image = accounts.profileImage(userId);
+        const bytes = image?.id === imageId ? images.read(image.id) : undefined;
+        if (!image || !bytes) throw notFound("avatar");
+        return {
+          status: 200,
+          raw: bytes,
+          headers: {
+            "Content-Type": image.contentType,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            // A new upload gets a new URL: this one's bytes never change.
+            "Cache-Control": "public, max-age=31536000, immutable",
+          },
+        };
+      },
+    },
     {
       method: "GET",
       pattern: /^\/v1\/dev\/avatars\/([^/]+)$/,
@@ -22,6 +47,7 @@ export function avatarRoutes(accounts: Accounts): Route[] {
           raw: avatarSvg(id, displayName(user)),
           headers: {
             "Content-Type": "image/svg+xml",
+            "X-Content-Type-Options": "nosniff",
             "Cache-Control": "public, max-age=3600",
             // An SVG opened directly is a document: allow it no scripts and no fetches.
             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
