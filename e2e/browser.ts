@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { SEED_PASSWORD } from "../local/idp/config.ts";
 
 /** Debian's Chromium, headless, with the flags this machine's closed network needs. */
 export function launchChromium(): Promise<Browser> {
@@ -24,10 +25,74 @@ export async function screenshot(page: Page, name: string) {
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
-export async function signIn(page: Page, baseUrl: string, email: string, password = "gatehouse-dev") {
+/** Clerk's `<SignIn>`: the email first, then the password, then the app's dashboard. */
+export async function signIn(page: Page, baseUrl: string, email: string, password = SEED_PASSWORD) {
   await page.goto(`${baseUrl}/sign-in`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await enterPassword(page, email, password);
   await page.getByRole("heading", { name: "My posts" }).waitFor();
 }
+
+/** Clerk's two sign-in steps, stopping at whatever the password leads to (dashboard or error). */
+export async function enterPassword(page: Page, email: string, password: string) {
+  await page.getByLabel("Email address").fill(email);
+  await continueButton(page).click();
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await continueButton(page).click();
+}
+
+/** The message Clerk's form shows under a field (its own `error-<field>` element). */
+export const fieldError = (page: Page, field: string) => page.locator(`#error-${field}`);
+
+export const continueButton = (page: Page) => page.getByRole("button", { name: "Continue", exact: true });
+
+/**
+ * The newest code the IdP "emailed" to `email` (its dev mailbox, loopback only), waiting for it:
+ * clerk-js asks for the code just after it shows the code form.
+ */
+export async function latestCode(idpUrl: string, email: string, after = 0): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const url = `${idpUrl}/v1/dev/mailbox?email=${encodeURIComponent(email)}`;
+    const { data } = (await (await fetch(url)).json()) as { data: { code: string; created_at: number }[] };
+    const newest = data[0];
+    if (newest && newest.created_at > after) return newest.code;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no code for ${email} in the IdP's mailbox`);
+}
+
+/**
+ * Clerk's `<SignUp>` with the email code, which lands on Gatehouse's onboarding (the seed's
+ * afterSignUpUrl); the display name given there, then the dashboard.
+ */
+export async function signUp(
+  page: Page,
+  urls: { baseUrl: string; idpUrl: string },
+  email: string,
+  name: string,
+) {
+  await page.goto(`${urls.baseUrl}/sign-up`);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
+  await continueButton(page).click();
+  await page.getByText("Verify your email").waitFor();
+  await page.keyboard.type(await latestCode(urls.idpUrl, email));
+  await page.waitForURL(/\/onboarding$/);
+  await page.getByLabel("What should we call you?").fill(name);
+  await page.getByRole("button", { name: "Continue to my posts" }).click();
+  await page.getByRole("heading", { name: "My posts" }).waitFor();
+}
+
+/** A fresh account made through the IdP's loopback dev API (for tests about an account, not sign-up). */
+export async function createAccount(idpUrl: string, email: string, password = "correct horse battery") {
+  const response = await fetch(`${idpUrl}/v1/dev/sign_up`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password, firstName: "Test", lastName: "Account" }),
+  });
+  if (!response.ok) throw new Error(`creating ${email}: HTTP ${response.status}`);
+  return { email, password };
+}
+
+export const uniqueEmail = (who: string) =>
+  `${who}.${Date.now()}.${Math.random().toString(36).slice(2, 6)}@gatehouse.test`;

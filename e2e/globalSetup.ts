@@ -44,6 +44,7 @@ export default async function setup(project: TestProject) {
   const ready = /ready in ([\d.]+) s/.exec(output)?.[1];
   console.log(`[e2e] offline stack ready in ${ready} s`);
   project.provide("spaUrl", `http://127.0.0.1:${E2E_PORTS.spa}`);
+  project.provide("idpUrl", `http://127.0.0.1:${E2E_PORTS.idp}`);
   return teardown;
 }
 
@@ -61,5 +62,6 @@ async function teardown() {
 declare module "vitest" {
   export interface ProvidedContext {
     spaUrl: string;
+    idpUrl: string;
   }
 }

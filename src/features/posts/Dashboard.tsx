@@ -2,6 +2,7 @@ import { usePaginatedQuery } from "convex/react";
 import { api } from "../../../convex/_generated/api";
 import { FREE_POST_QUOTA, hasPro } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
+import { AuthorCard } from "./AuthorCard";
 import { NewPostForm } from "./NewPostForm";
 import { PostItem } from "./PostItem";
 
@@ -11,7 +12,8 @@ export function Dashboard() {
   const { results, status, loadMore } = usePaginatedQuery(api.posts.listMine, {}, { initialNumItems: 20 });
   return (
     <div className="columns">
-      <div>
+      <div className="stack">
+        <AuthorCard />
         <NewPostForm />
         {viewer && !hasPro(viewer) && (
           <p className="muted small">

@@ -1,0 +1,154 @@
+/**
+ * Signing up, in and back in through Clerk's own components (`<SignIn>`, `<SignUp>`), run by the
+ * pinned clerk-js against the local IdP's Frontend API emulation; and a session kept alive by
+ * clerk-js's own token refresh while the tab sits idle.
+ */
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import {
+  continueButton,
+  createAccount,
+  fieldError,
+  enterPassword,
+  latestCode,
+  launchChromium,
+  screenshot,
+  signIn,
+  signUp,
+  uniqueEmail,
+} from "./browser";
+
+const baseUrl = inject("spaUrl");
+const idpUrl = inject("idpUrl");
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+/** Opened first and left alone until the last test: an idle tab living on refreshed tokens. */
+let idle: { page: Page; since: number; tokenCalls: string[] };
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  const page = await newPage();
+  const tokenCalls: string[] = [];
+  page.on("request", (request: Request) => {
+    if (/\/__clerk\/v1\/client\/sessions\/[^/]+\/tokens/.test(request.url())) tokenCalls.push(request.url());
+  });
+  await signIn(page, baseUrl, "pro@gatehouse.test");
+  idle = { page, since: Date.now(), tokenCalls };
+});
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+});
+
+async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+  return page;
+}
+
+describe("signing up", () => {
+  test("a visitor signs up with the emailed code, is onboarded, and lands on the dashboard", async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    await page.goto(baseUrl);
+    await page.waitForURL(/\/sign-in$/);
+    await page.getByRole("link", { name: "Sign up" }).click();
+    const email = uniqueEmail("nova");
+    await signUp(page, { baseUrl, idpUrl }, email, "Nova");
+    // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.
+    await page
+      .getByRole("region", { name: "You, as others see you" })
+      .getByText("Nova", { exact: true })
+      .waitFor();
+    await expect(page.getByText("No posts yet").isVisible()).resolves.toBe(true);
+    await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);
+    await screenshot(page, "signed-up-390");
+  });
+
+  test("a taken email gets Clerk's own message on the field, and no account is made", async () => {
+    const page = await newPage();
+    await page.goto(`${baseUrl}/sign-up`);
+    await page.getByLabel("Email address").fill("free@gatehouse.test");
+    await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
+    await continueButton(page).click();
+    await expect
+      .poll(() => fieldError(page, "emailAddress").textContent())
+      .toBe("That email address is taken. Please try another.");
+    await expect(page.url()).toMatch(/\/sign-up$/);
+  });
+});
+
+describe("signing in", () => {
+  test("a wrong password gets Clerk's field error; the right one opens the dashboard", async () => {
+    const page = await newPage();
+    await page.goto(baseUrl);
+    await page.waitForURL(/\/sign-in$/);
+    await enterPassword(page, "free@gatehouse.test", "not-the-password");
+    await expect
+      .poll(() => fieldError(page, "password").textContent())
+      .toBe("Password is incorrect. Try again, or use another method.");
+    await screenshot(page, "sign-in-refused");
+    await page.getByLabel("Password", { exact: true }).fill("gatehouse-dev");
+    await continueButton(page).click();
+    await page.getByRole("heading", { name: "My posts" }).waitFor();
+  });
+
+  test("repeated wrong passwords slow the account down, and Clerk's form says when to try again", async () => {
+    const { email } = await createAccount(idpUrl, uniqueEmail("guess"));
+    const page = await newPage();
+    await page.goto(`${baseUrl}/sign-in`);
+    await enterPassword(page, email, "wrong-password");
+    for (let attempt = 2; attempt <= 6; attempt++) {
+      await page
+        .getByText(/incorrect|try again/i)
+        .first()
+        .waitFor();
+      await continueButton(page).click();
+    }
+    await page.getByText(/too many failed sign-in attempts.*try again in \d+ seconds?/i).waitFor();
+    await screenshot(page, "sign-in-throttled");
+  });
+
+  test("a forgotten password is reset with an emailed code, which signs the user in", async () => {
+    const { email } = await createAccount(idpUrl, uniqueEmail("forgetful"));
+    const page = await newPage();
+    await page.goto(`${baseUrl}/sign-in`);
+    await page.getByLabel("Email address").fill(email);
+    await continueButton(page).click();
+    await page.getByRole("link", { name: "Forgot password?" }).click();
+    const requested = Date.now();
+    await page.getByRole("button", { name: /reset your password/i }).click();
+    await page.keyboard.type(await latestCode(idpUrl, email, requested - 1));
+    await page.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
+    await page.getByLabel("Confirm password").fill("a brand new passphrase");
+    await page.getByRole("button", { name: /reset password/i }).click();
+    await page.getByRole("heading", { name: "My posts" }).waitFor();
+  });
+});
+
+describe("plans", () => {
+  test("a free user's insights page is Clerk's <Protect> fallback, not the insights", async () => {
+    const page = await newPage();
+    await signIn(page, baseUrl, "free@gatehouse.test");
+    await page.goto(`${baseUrl}/insights`);
+    await page.getByRole("heading", { name: "Insights are part of Pro" }).waitFor();
+    await expect(page.getByRole("region", { name: "Insights" }).count()).resolves.toBe(0);
+    await screenshot(page, "insights-fallback");
+  });
+});
+
+describe("staying signed in", () => {
+  test("an idle tab stays signed in for over 2 minutes on clerk-js's refreshed tokens", async () => {
+    const { page, since, tokenCalls } = idle;
+    const wait = since + 125_000 - Date.now();
+    if (wait > 0) await page.waitForTimeout(wait);
+    const title = `Still here after ${Math.round((Date.now() - since) / 1000)} s`;
+    await page.getByLabel("Title").fill(title);
+    await page.getByRole("button", { name: "Post" }).click();
+    await page.getByRole("heading", { name: title }).waitFor();
+    // Tokens live 60 s; clerk-js fetched fresh ones by itself while nobody touched the tab.
+    expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
+  }, 180_000);
+});
