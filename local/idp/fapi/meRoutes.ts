@@ -20,8 +20,8 @@ function checkPrimary(user: UserJson, emailId: string): void {
       422,
       "form_param_value_invalid",
       "is invalid",
+      // No param_name: "Set as primary" is a menu item, and clerk-js shows a field-less error only.
       "Only a verified email address of yours can be made primary.",
-      { param_name: "primary_email_address_id" },
     );
   }
 }

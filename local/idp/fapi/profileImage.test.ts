@@ -61,12 +61,14 @@ function fileForm(bytes: Uint8Array, name: string, type: string, field = "file")
   return form;
 }
 
+/** Clerk's error shape; `param` only where a form field exists (else clerk-js would show nothing). */
 function expectError(res: Answer<unknown>, status: number, code: string, param?: string) {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toBe("application/json");
   const [error] = (res.body as ErrorBody).errors;
   expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
   if (param) expect(error?.meta).toMatchObject({ param_name: param });
+  else if (code !== "form_param_unknown") expect(error?.meta).toEqual({});
 }
 
 const events = (received: ReceivedWebhook[]) =>
@@ -209,19 +211,13 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       [Buffer.alloc(0), "empty.png", "image/png"],
       [Buffer.from("RIFF\0\0\0\0WAVE"), "sound.webp", "image/webp"],
     ] as const) {
-      expectError(
-        await upload(idp, fapi, fileForm(bytes, name, type)),
-        422,
-        "avatar_file_type_invalid",
-        "file",
-      );
+      expectError(await upload(idp, fapi, fileForm(bytes, name, type)), 422, "avatar_file_type_invalid");
     }
     const huge = Buffer.concat([PNG, Buffer.alloc(MAX_IMAGE_BYTES + 1 - PNG.length)]);
     expectError(
       await upload(idp, fapi, fileForm(huge, "huge.png", "image/png")),
       422,
       "avatar_file_size_exceeded",
-      "file",
     );
     expectError(
       await upload(idp, fapi, fileForm(PNG, "me.png", "image/png", "image")),
@@ -231,16 +227,15 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
     );
     const two = fileForm(PNG, "a.png", "image/png");
     two.append("file", new File([new Uint8Array(PNG)], "b.png", { type: "image/png" }));
-    expectError(await upload(idp, fapi, two), 422, "form_param_format_invalid", "file");
+    expectError(await upload(idp, fapi, two), 422, "form_param_format_invalid");
     const textField = new FormData();
     textField.append("file", "just text");
-    expectError(await upload(idp, fapi, textField), 422, "form_param_missing", "file");
-    expectError(await upload(idp, fapi, new FormData()), 422, "form_param_missing", "file");
+    expectError(await upload(idp, fapi, textField), 422, "form_param_missing");
+    expectError(await upload(idp, fapi, new FormData()), 422, "form_param_missing");
     expectError(
       await upload(idp, fapi, "--nope\r\ngarbage", "multipart/form-data; boundary=other"),
       422,
       "form_param_format_invalid",
-      "file",
     );
     expectError(await upload(idp, fapi, "garbage", "multipart/form-data"), 422, "form_param_format_invalid");
     expectError(
@@ -248,7 +243,7 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       422,
       "form_param_format_invalid",
     );
-    expectError(await upload(idp, fapi, "", "application/octet-stream"), 422, "form_param_missing", "file");
+    expectError(await upload(idp, fapi, "", "application/octet-stream"), 422, "form_param_missing");
     expectError(
       await upload(
         idp,

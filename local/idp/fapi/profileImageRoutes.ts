@@ -15,8 +15,8 @@ const typeInvalid = () =>
     422,
     "avatar_file_type_invalid",
     "File type not supported.",
+    // No param_name: see upload.ts.
     "File type not supported. Please upload a JPG, PNG, GIF, or WEBP image.",
-    { param_name: "file" },
   );
 
 /**

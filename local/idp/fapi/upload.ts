@@ -20,15 +20,16 @@ export const fileTooLarge = () =>
     "avatar_file_size_exceeded",
     "File size exceeds the maximum limit of 10MB.",
     "File size exceeds the maximum limit of 10MB. Please choose a smaller file.",
-    { param_name: "file" },
   );
 
 const fileMissing = () =>
-  new HttpError(422, "form_param_missing", "file is missing", "Choose an image to upload.", {
-    param_name: "file",
-  });
+  new HttpError(422, "form_param_missing", "file is missing", "Choose an image to upload.");
 
 /**
+ * Errors here carry no `param_name`: UserProfile's avatar has no form field, and clerk-js drops
+ * an error naming a field it does not have (`handleError`), showing nothing. Without one it
+ * shows the card alert (Clerk's own text for the `avatar_file_*` codes).
+ *
  * Reads `setProfileImage`'s body, as clerk-js sends it: `multipart/form-data` with one `file`
  * part (a File), or `application/octet-stream` holding a base64 string (a data URL or bare base64,
  * when the app passes a string). Bounded: a declared or actual body past the limit is refused
@@ -75,15 +76,12 @@ async function fromMultipart(body: Buffer, contentType: string): Promise<Upload>
       "form_param_format_invalid",
       "is invalid",
       "The upload is not valid multipart/form-data.",
-      { param_name: "file" },
     );
   }
   rejectUnknown(new URLSearchParams([...form.keys()].map((k) => [k, ""])), ["file"]);
   const files = form.getAll("file");
   if (files.length > 1) {
-    throw new HttpError(422, "form_param_format_invalid", "is invalid", "Upload one file.", {
-      param_name: "file",
-    });
+    throw new HttpError(422, "form_param_format_invalid", "is invalid", "Upload one file.");
   }
   const [file] = files;
   if (!(file instanceof Blob)) throw fileMissing();
@@ -103,7 +101,6 @@ function fromBase64String(body: Buffer): Buffer {
       "form_param_format_invalid",
       "is invalid",
       "An application/octet-stream upload must be a base64 image (or a data: URL).",
-      { param_name: "file" },
     );
   }
   const bytes = Buffer.from(base64, "base64");
