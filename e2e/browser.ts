@@ -83,14 +83,22 @@ export async function signUp(
   await page.getByRole("heading", { name: "My posts" }).waitFor();
 }
 
-/** A fresh account made through the IdP's loopback dev API (for tests about an account, not sign-up). */
+/**
+ * A fresh account made through the IdP's loopback dev API (for tests about an account, not about
+ * signing up). The dev API signs the new user in; that session is ended so it lists no device.
+ */
 export async function createAccount(idpUrl: string, email: string, password = "correct horse battery") {
-  const response = await fetch(`${idpUrl}/v1/dev/sign_up`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password, firstName: "Test", lastName: "Account" }),
-  });
+  const post = (path: string, body: unknown = {}) =>
+    fetch(`${idpUrl}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const response = await post("/v1/dev/sign_up", { email, password, firstName: "Test", lastName: "Account" });
   if (!response.ok) throw new Error(`creating ${email}: HTTP ${response.status}`);
+  const { sessionId } = (await response.json()) as { sessionId: string };
+  const ended = await post(`/v1/dev/sessions/${encodeURIComponent(sessionId)}/end`);
+  if (!ended.ok) throw new Error(`ending the dev session of ${email}: HTTP ${ended.status}`);
   return { email, password };
 }
 

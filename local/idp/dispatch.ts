@@ -6,6 +6,7 @@ import {
   isLoopbackHost,
   isLoopbackOrigin,
   PREFLIGHT_HEADERS,
+  PUBLIC_CORS_HEADERS,
   requestOrigin,
 } from "./origins.ts";
 import { unauthorized } from "./routes/backendApi.ts";
@@ -34,6 +35,7 @@ export async function dispatch(
     const candidates = routes.filter((r) => r.pattern.test(url.pathname));
     if (candidates.length === 0) throw notFound(req.method, url);
     if (candidates.some((r) => r.access === "browser")) cors = corsHeaders(origin);
+    if (candidates.every((r) => r.access === "public")) cors = PUBLIC_CORS_HEADERS;
     if (req.method === "OPTIONS" && Object.keys(cors).length > 0) {
       res.writeHead(204, { ...cors, ...PREFLIGHT_HEADERS });
       res.end();

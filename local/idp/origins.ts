@@ -14,6 +14,12 @@ export function corsHeaders(origin: string | undefined): Record<string, string> 
   return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
 }
 
+/** Public images: readable by any page, without credentials, as Clerk's image CDN serves them. */
+export const PUBLIC_CORS_HEADERS: Record<string, string> = {
+  "Access-Control-Allow-Origin": "*",
+  "Cross-Origin-Resource-Policy": "cross-origin",
+};
+
 export const PREFLIGHT_HEADERS = {
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
   "Access-Control-Allow-Headers": "Content-Type",

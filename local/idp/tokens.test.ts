@@ -65,16 +65,22 @@ describe("discovery, JWKS and session tokens", () => {
     await expect(jwtVerify(token, jwks, { issuer: `${idp.url}/`, audience: "convex" })).rejects.toThrow();
   });
 
-  it("answers the SPA's CORS preflight for loopback origins only", async () => {
+  it("grants no page CORS on the dev API (it hands out tokens); discovery only to loopback pages", async () => {
     const preflight = (origin: string) =>
       fetch(`${idp.url}/v1/dev/sign_in`, {
         method: "OPTIONS",
         headers: { Origin: origin, "Access-Control-Request-Method": "POST" },
       });
-    const ok = await preflight("http://localhost:5173");
-    expect(ok.status).toBe(204);
-    expect(ok.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
-    expect(ok.headers.get("access-control-allow-headers")).toMatch(/content-type/i);
+    const loopback = await preflight("http://localhost:5173");
+    expect(loopback.status).not.toBe(204);
+    expect(loopback.headers.get("access-control-allow-origin")).toBeNull();
+    const call = await fetch(`${idp.url}/v1/dev/sign_in`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Origin: "http://localhost:5173" },
+      body: JSON.stringify({ email: "verify@example.test", password: "correct horse" }),
+    });
+    expect(call.status).toBe(200);
+    expect(call.headers.get("access-control-allow-origin")).toBeNull();
     const foreign = await preflight("https://evil.example");
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get("access-control-allow-origin")).toBeNull();

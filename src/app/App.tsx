@@ -1,11 +1,12 @@
 import { SignIn, SignUp, UserProfile } from "@clerk/clerk-react";
 import { lazy, Suspense, type ReactNode } from "react";
-import { BrowserRouter, Navigate, Route, Routes } from "react-router-dom";
+import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { Dashboard } from "../features/posts/Dashboard";
 import { PublicFeed } from "../features/posts/PublicFeed";
 import { Onboarding } from "../features/onboarding/Onboarding";
 import { InsightsGate } from "../features/insights/InsightsGate";
 import { AuthProvider } from "./AuthProvider";
+import { ErrorBoundary } from "./ErrorBoundary";
 import { RequireAdmin, RequireSignedIn } from "./guards";
 import { Layout } from "./Layout";
 
@@ -22,61 +23,74 @@ export function App() {
   return (
     <BrowserRouter>
       <AuthProvider>
-        <Routes>
-          <Route element={<Layout />}>
-            {/* Clerk's own components; `path` routing keeps their steps (factor two, code) in the URL.
-                A signed-in visitor is sent on by the components themselves. */}
-            <Route
-              path="/sign-in/*"
-              element={
-                <div className="clerk-page">
-                  <SignIn routing="path" path="/sign-in" />
-                </div>
-              }
-            />
-            <Route
-              path="/sign-up/*"
-              element={
-                <div className="clerk-page">
-                  <SignUp routing="path" path="/sign-up" />
-                </div>
-              }
-            />
-            <Route path="/onboarding" element={signedIn(<Onboarding />)} />
-            <Route
-              path="/account/*"
-              element={signedIn(
-                <div className="clerk-page">
-                  <UserProfile routing="path" path="/account" />
-                </div>,
-              )}
-            />
-            <Route path="/" element={signedIn(<Dashboard />)} />
-            <Route path="/public" element={signedIn(<PublicFeed />)} />
-            <Route
-              path="/insights"
-              element={signedIn(
-                <InsightsGate>
-                  <Suspense fallback={loading}>
-                    <Insights />
-                  </Suspense>
-                </InsightsGate>,
-              )}
-            />
-            <Route
-              path="/admin"
-              element={signedIn(
-                <RequireAdmin>
-                  <Suspense fallback={loading}>
-                    <AdminPage />
-                  </Suspense>
-                </RequireAdmin>,
-              )}
-            />
-            <Route path="*" element={<Navigate to="/" replace />} />
-          </Route>
-        </Routes>
+        <AppRoutes />
       </AuthProvider>
     </BrowserRouter>
+  );
+}
+
+/**
+ * The header queries the viewer too, so a refusal there (a deleted account) is caught here as well;
+ * keyed by path, so navigating away (to sign-in, after the session ends) starts afresh.
+ */
+function AppRoutes() {
+  const { pathname } = useLocation();
+  return (
+    <ErrorBoundary key={pathname}>
+      <Routes>
+        <Route element={<Layout />}>
+          {/* Clerk's own components; `path` routing keeps their steps (factor two, code) in the URL.
+                A signed-in visitor is sent on by the components themselves. */}
+          <Route
+            path="/sign-in/*"
+            element={
+              <div className="clerk-page">
+                <SignIn routing="path" path="/sign-in" />
+              </div>
+            }
+          />
+          <Route
+            path="/sign-up/*"
+            element={
+              <div className="clerk-page">
+                <SignUp routing="path" path="/sign-up" />
+              </div>
+            }
+          />
+          <Route path="/onboarding" element={signedIn(<Onboarding />)} />
+          <Route
+            path="/account/*"
+            element={signedIn(
+              <div className="clerk-page">
+                <UserProfile routing="path" path="/account" />
+              </div>,
+            )}
+          />
+          <Route path="/" element={signedIn(<Dashboard />)} />
+          <Route path="/public" element={signedIn(<PublicFeed />)} />
+          <Route
+            path="/insights"
+            element={signedIn(
+              <InsightsGate>
+                <Suspense fallback={loading}>
+                  <Insights />
+                </Suspense>
+              </InsightsGate>,
+            )}
+          />
+          <Route
+            path="/admin"
+            element={signedIn(
+              <RequireAdmin>
+                <Suspense fallback={loading}>
+                  <AdminPage />
+                </Suspense>
+              </RequireAdmin>,
+            )}
+          />
+          <Route path="*" element={<Navigate to="/" replace />} />
+        </Route>
+      </Routes>
+    </ErrorBoundary>
   );
 }

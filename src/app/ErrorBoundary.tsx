@@ -1,4 +1,5 @@
-import { Component, type ErrorInfo, type ReactNode } from "react";
+import { useClerk } from "@clerk/clerk-react";
+import { Component, useEffect, type ErrorInfo, type ReactNode } from "react";
 import { errorCode, errorMessage } from "../lib/errors";
 
 /** Catches errors thrown by queries during render (e.g. a deleted account) and says what happened. */
@@ -10,18 +11,40 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: u
   }
 
   override componentDidCatch(error: unknown, info: ErrorInfo) {
-    console.error("Unhandled UI error", error, info.componentStack);
+    // The server refusing this identity is an outcome handled below, not a bug to report.
+    if (errorCode(error) !== "UNAUTHENTICATED")
+      console.error("Unhandled UI error", error, info.componentStack);
   }
 
   override render() {
     if (this.state.error === null) return this.props.children;
-    const code = errorCode(this.state.error);
+    if (errorCode(this.state.error) === "UNAUTHENTICATED") {
+      return <EndSession message={errorMessage(this.state.error)} />;
+    }
     return (
       <section className="card" role="alert">
-        <h2>{code === "UNAUTHENTICATED" ? "Signed out" : "Something went wrong"}</h2>
+        <h2>Something went wrong</h2>
         <p>{errorMessage(this.state.error)}</p>
         <button onClick={() => this.setState({ error: null })}>Try again</button>
       </section>
     );
   }
+}
+
+/**
+ * The server no longer accepts this identity (the account was deleted, here or in another tab or
+ * device). End the Clerk session in this browser too, which signs out its other tabs, rather than
+ * leaving a page that only shows errors until clerk-js's next session check.
+ */
+function EndSession({ message }: { message: string }) {
+  const clerk = useClerk();
+  useEffect(() => {
+    void clerk.signOut().catch(() => undefined);
+  }, [clerk]);
+  return (
+    <section className="card" role="alert">
+      <h2>Signed out</h2>
+      <p>{message}</p>
+    </section>
+  );
 }

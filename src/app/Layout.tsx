@@ -1,5 +1,5 @@
 import { ClerkFailed, SignedIn, UserButton } from "@clerk/clerk-react";
-import { NavLink, Outlet } from "react-router-dom";
+import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { hasPro, isAdmin } from "../../convex/lib/permissions";
 import { useViewer } from "../auth/useViewer";
 import { useClaimsFollowServer } from "../auth/useClaimsFollowServer";
@@ -7,6 +7,7 @@ import { ErrorBoundary } from "./ErrorBoundary";
 
 export function Layout() {
   const viewer = useViewer();
+  const { pathname } = useLocation();
   useClaimsFollowServer(viewer);
   return (
     <div className="shell">
@@ -43,7 +44,7 @@ export function Layout() {
             <p>Clerk could not be loaded. Check your connection and reload the page.</p>
           </section>
         </ClerkFailed>
-        <ErrorBoundary>
+        <ErrorBoundary key={pathname}>
           <Outlet />
         </ErrorBoundary>
       </main>

@@ -130,8 +130,14 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
     expect(session.user).toMatchObject({ image_url: image.public_url, has_image: true });
     expect(session.public_user_data).toMatchObject({ image_url: image.public_url, has_image: true });
 
-    const served = await fetch(image.public_url);
+    // clerk-js loads avatars with `crossorigin`, from the page's origin: readable by any page, as
+    // Clerk's image CDN is, whatever an earlier plain <img> load left in the browser's cache.
+    const served = await fetch(image.public_url, { headers: { Origin: "http://127.0.0.1:5173" } });
     expect(served.status).toBe(200);
+    expect(served.headers.get("access-control-allow-origin")).toBe("*");
+    expect(served.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
+    const plain = await fetch(image.public_url);
+    expect(plain.headers.get("access-control-allow-origin")).toBe("*");
     expect(served.headers.get("content-type")).toBe("image/png");
     expect(served.headers.get("x-content-type-options")).toBe("nosniff");
     expect(served.headers.get("content-security-policy")).toContain("default-src 'none'");

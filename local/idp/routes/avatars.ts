@@ -17,7 +17,7 @@ export function avatarRoutes(accounts: Accounts, images: ImageFiles): Route[] {
     {
       method: "GET",
       pattern: /^\/v1\/dev\/avatars\/([^/]+)\/([^/]+)$/,
-      access: "browser",
+      access: "public",
       handle: ({ params: [userId = "", imageId = ""] }) => {
         const image = accounts.profileImage(userId);
         const bytes = image?.id === imageId ? images.read(image.id) : undefined;
@@ -38,7 +38,7 @@ export function avatarRoutes(accounts: Accounts, images: ImageFiles): Route[] {
     {
       method: "GET",
       pattern: /^\/v1\/dev\/avatars\/([^/]+)$/,
-      access: "browser",
+      access: "public",
       handle: ({ params: [id = ""] }) => {
         const user = accounts.getUser(id);
         if (!user) throw notFound("avatar");

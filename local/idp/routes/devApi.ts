@@ -26,15 +26,15 @@ const sessionGone = () =>
   new HttpError(401, "session_not_active", "This session has ended or does not exist; sign in again.");
 
 /**
- * The Frontend-API stand-in the SPA calls from the browser (Clerk's real FAPI is a cookie-bound
- * protocol we do not imitate): sign-up, sign-in, token refresh and sign-out.
+ * Shortcuts for tests and tools on this machine (the SPA uses Clerk's Frontend API, `fapi/`):
+ * sign-up, sign-in, token refresh and sign-out as JSON calls. No CORS: no page can read a token.
  */
 export function devApiRoutes(accounts: Accounts): Route[] {
   return [
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sign_up$/,
-      access: "browser",
+      access: "local",
       handle: async ({ req, origin }) => {
         const { password, ...profile } = parseInput(signUpBody, await readJson(req));
         const signedIn = await accounts.signUp(profile, password, origin);
@@ -51,7 +51,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sign_in$/,
-      access: "browser",
+      access: "local",
       handle: async ({ req, origin }) => {
         const body = parseInput(signInBody, await readJson(req));
         const client = clientKey(req.socket.remoteAddress);
@@ -64,7 +64,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sessions\/([^/]+)\/tokens$/,
-      access: "browser",
+      access: "local",
       handle: async ({ params: [sessionId = ""], origin }) => {
         const token = await accounts.mintToken(sessionId, origin);
         if (!token) throw sessionGone();
@@ -74,7 +74,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sessions\/([^/]+)\/end$/,
-      access: "browser",
+      access: "local",
       handle: ({ params: [sessionId = ""] }) => {
         accounts.endSession(sessionId);
         return ok({});

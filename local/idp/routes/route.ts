@@ -3,14 +3,17 @@ import type { Result } from "../http.ts";
 
 /**
  * Who may call a route:
- * - `browser`: the SPA, cross-origin from Vite, so CORS is answered (loopback origins only);
+ * - `browser`: pages on loopback origins, cross-origin, so CORS is answered (loopback origins only):
+ *   OIDC discovery and the JWKS;
+ * - `public`: anyone's page, like Clerk's image CDN: `Access-Control-Allow-Origin: *`, no
+ *   credentials (avatars, which clerk-js loads with `crossorigin`);
  * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS;
  * - `fapi`: Clerk's Frontend API, called by clerk-js same-origin through a proxy, identified by the
  *   `__client` cookie: no CORS, and POST with `?_method=PATCH|PUT|DELETE` stands for that method;
  * - `local`: tools on this machine (tests, curl), e.g. the dev mailbox: no CORS, so no page can read
  *   the answer (a cross-origin fetch gets an opaque response), and no `_method`.
  */
-export type Access = "browser" | "backend" | "fapi" | "local";
+export type Access = "browser" | "public" | "backend" | "fapi" | "local";
 
 export interface RouteContext {
   req: IncomingMessage;

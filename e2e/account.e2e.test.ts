@@ -1,0 +1,138 @@
+/**
+ * The account as Clerk's `<UserProfile>` manages it, offline: a profile change travels to the IdP,
+ * back to Convex as a verified webhook and onto the open dashboard; another device is signed out;
+ * and deleting the account removes its posts and signs out every tab.
+ */
+import path from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import {
+  continueButton,
+  createAccount,
+  fieldError,
+  launchChromium,
+  screenshot,
+  signIn,
+  uniqueEmail,
+} from "./browser";
+
+const baseUrl = inject("spaUrl");
+const idpUrl = inject("idpUrl");
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await Promise.all(contexts.map((c) => c.close()));
+  await browser?.close();
+});
+
+/** A browser context is one device: its own cookies, so its own Clerk client and session. */
+async function newDevice(viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  contexts.push(context);
+  return context;
+}
+async function openTab(device: BrowserContext): Promise<Page> {
+  const page = await device.newPage();
+  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+  return page;
+}
+const authorCard = (page: Page) => page.getByRole("region", { name: "You, as others see you" });
+
+describe("the account page", () => {
+  test("a new name and picture made in <UserProfile> show on the open dashboard, through the webhook", async () => {
+    const { email, password } = await createAccount(idpUrl, uniqueEmail("rename"));
+    const device = await newDevice();
+    const dashboard = await openTab(device);
+    await signIn(dashboard, baseUrl, email, password);
+    await authorCard(dashboard).getByText("Test Account", { exact: true }).waitFor();
+
+    const account = await openTab(device);
+    await account.goto(`${baseUrl}/account`);
+    await account.getByRole("button", { name: "Update profile" }).click();
+    await account.getByLabel("First name").fill("Renamed");
+    await account.getByLabel("Last name").fill("Person");
+    await account.getByRole("button", { name: "Save" }).click();
+    await account.getByText("Renamed Person").first().waitFor();
+    // Clerk saves a chosen picture at once, on its own (it is not part of the name form's Save).
+    await account.getByRole("button", { name: "Update profile" }).click();
+    // (The form that just closed may still be fading out: pick the one showing the new name.)
+    const form = account.locator("form", { has: account.getByTitle("Renamed Person") });
+    await form
+      .locator("input[type=file]")
+      .setInputFiles(path.join(import.meta.dirname, "fixtures/avatar.png"));
+    await account.getByRole("button", { name: "Update profile" }).waitFor();
+    await screenshot(account, "account-renamed");
+
+    // The other tab was not touched: Convex pushed the webhook-updated users row to it.
+    await authorCard(dashboard).getByText("Renamed Person", { exact: true }).waitFor({ timeout: 15_000 });
+    await expect
+      .poll(() => authorCard(dashboard).locator("img.avatar").getAttribute("src"), { timeout: 15_000 })
+      .toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+/);
+    const src = await authorCard(dashboard).locator("img.avatar").getAttribute("src");
+    expect(src).not.toContain("avatar_placeholder");
+    const image = await fetch(src!);
+    expect(image.headers.get("content-type")).toBe("image/png");
+    await screenshot(dashboard, "dashboard-renamed");
+  });
+
+  test("signing out another device from the profile takes that device's access away", async () => {
+    const { email, password } = await createAccount(idpUrl, uniqueEmail("devices"));
+    const laptop = await openTab(await newDevice());
+    await signIn(laptop, baseUrl, email, password);
+    const phone = await openTab(await newDevice({ width: 390, height: 844 }));
+    await signIn(phone, baseUrl, email, password);
+
+    await laptop.goto(`${baseUrl}/account/security`);
+    const devices = laptop.locator(".cl-activeDeviceListItem");
+    await expect.poll(() => devices.count()).toBe(2);
+    await screenshot(laptop, "account-devices");
+    const other = devices.filter({ hasNotText: "This device" });
+    await other.getByRole("button").click();
+    await laptop.getByRole("menuitem", { name: "Sign out of device" }).click();
+    await expect.poll(() => devices.count()).toBe(1);
+
+    // The phone learns at its next session check; its Convex token expires within a minute.
+    await phone.waitForURL(/\/sign-in/, { timeout: 90_000 });
+    await laptop.goto(`${baseUrl}/`);
+    await laptop.getByRole("heading", { name: "My posts" }).waitFor();
+  }, 150_000);
+
+  test("deleting the account removes its posts and signs out every tab", async () => {
+    const { email, password } = await createAccount(idpUrl, uniqueEmail("leaving"));
+    const device = await newDevice();
+    const dashboard = await openTab(device);
+    await signIn(dashboard, baseUrl, email, password);
+    const title = `Farewell ${Date.now()}`;
+    await dashboard.getByLabel("Title").fill(title);
+    await dashboard.getByRole("button", { name: "Post" }).click();
+    const item = dashboard.getByRole("listitem").filter({ hasText: title });
+    await item.getByRole("button", { name: "Make public" }).click();
+
+    const reader = await openTab(await newDevice());
+    await signIn(reader, baseUrl, "free@gatehouse.test");
+    await reader.goto(`${baseUrl}/public`);
+    await reader.getByRole("heading", { name: title }).waitFor();
+
+    const account = await openTab(device);
+    await account.goto(`${baseUrl}/account/security`);
+    await account.getByRole("button", { name: "Delete account" }).click();
+    await account.getByLabel(/type "Delete account"/i).fill("Delete account");
+    await screenshot(account, "account-delete-confirm");
+    await account.getByRole("button", { name: "Delete account" }).last().click();
+
+    await account.waitForURL(/\/sign-in/);
+    await dashboard.waitForURL(/\/sign-in/, { timeout: 15_000 });
+    // The user.deleted webhook took the post with it, live on another user's feed.
+    await reader.getByRole("heading", { name: title }).waitFor({ state: "detached", timeout: 15_000 });
+
+    await account.getByLabel("Email address").fill(email);
+    await continueButton(account).click();
+    await expect
+      .poll(() => fieldError(account, "identifier").textContent())
+      .toMatch(/couldn.t find your account/i);
+  });
+});
