@@ -170,8 +170,10 @@ Gatehouse is running offline (ready in ${seconds} s):
   Convex backend     ${urls.backend}   (http actions: ${urls.site})
   Identity provider  ${urls.idp}   (Clerk stand-in)
 
-Seeded accounts (password ${SEED_PASSWORD}):
+Seeded accounts (password ${SEED_PASSWORD}), signing in with Clerk's own components:
 ${SEEDED_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} role ${a.role}, plan ${a.plan}`).join("\n")}
+Email codes (sign-up, sign-in by code, password reset) are not sent: they appear in this log
+  and at ${urls.idp}/v1/dev/mailbox
 
 Data lives in ${dataDir}
   (LOCAL_DATA_DIR moves it; npm start -- --reset wipes it)${legacyDataNotice()}
