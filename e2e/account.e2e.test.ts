@@ -17,7 +17,6 @@ import {
 } from "./browser";
 
 const baseUrl = inject("spaUrl");
-const idpUrl = inject("idpUrl");
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
@@ -44,7 +43,7 @@ const authorCard = (page: Page) => page.getByRole("region", { name: "You, as oth
 
 describe("the account page", () => {
   test("a new name and picture made in <UserProfile> show on the open dashboard, through the webhook", async () => {
-    const { email, password } = await createAccount(idpUrl, uniqueEmail("rename"));
+    const { email, password } = await createAccount(uniqueEmail("rename"));
     const device = await newDevice();
     const dashboard = await openTab(device);
     await signIn(dashboard, baseUrl, email, password);
@@ -80,7 +79,7 @@ describe("the account page", () => {
   });
 
   test("signing out another device from the profile takes that device's access away", async () => {
-    const { email, password } = await createAccount(idpUrl, uniqueEmail("devices"));
+    const { email, password } = await createAccount(uniqueEmail("devices"));
     const laptop = await openTab(await newDevice());
     await signIn(laptop, baseUrl, email, password);
     const phone = await openTab(await newDevice({ width: 390, height: 844 }));
@@ -102,7 +101,7 @@ describe("the account page", () => {
   }, 150_000);
 
   test("deleting the account removes its posts and signs out every tab", async () => {
-    const { email, password } = await createAccount(idpUrl, uniqueEmail("leaving"));
+    const { email, password } = await createAccount(uniqueEmail("leaving"));
     const device = await newDevice();
     const dashboard = await openTab(device);
     await signIn(dashboard, baseUrl, email, password);

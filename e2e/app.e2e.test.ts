@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
 import { createAccount, launchChromium, screenshot, signIn, uniqueEmail } from "./browser";
 
 const baseUrl = inject("spaUrl");
-const idpUrl = inject("idpUrl");
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
@@ -88,7 +87,7 @@ describe("administration", () => {
 
   test("an admin upgrades a user; the user's open page turns Pro by itself", async () => {
     const member = await newPage();
-    const { email, password } = await createAccount(idpUrl, uniqueEmail("member"));
+    const { email, password } = await createAccount(uniqueEmail("member"));
     await signIn(member, baseUrl, email, password);
     await member.getByText("Free", { exact: true }).waitFor();
 

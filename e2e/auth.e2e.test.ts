@@ -19,7 +19,6 @@ import {
 } from "./browser";
 
 const baseUrl = inject("spaUrl");
-const idpUrl = inject("idpUrl");
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
@@ -56,7 +55,7 @@ describe("signing up", () => {
     await page.waitForURL(/\/sign-in$/);
     await page.getByRole("link", { name: "Sign up" }).click();
     const email = uniqueEmail("nova");
-    await signUp(page, { baseUrl, idpUrl }, email, "Nova");
+    await signUp(page, email, "Nova");
     // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.
     await page
       .getByRole("region", { name: "You, as others see you" })
@@ -96,7 +95,7 @@ describe("signing in", () => {
   });
 
   test("repeated wrong passwords slow the account down, and Clerk's form says when to try again", async () => {
-    const { email } = await createAccount(idpUrl, uniqueEmail("guess"));
+    const { email } = await createAccount(uniqueEmail("guess"));
     const page = await newPage();
     await page.goto(`${baseUrl}/sign-in`);
     await enterPassword(page, email, "wrong-password");
@@ -112,7 +111,7 @@ describe("signing in", () => {
   });
 
   test("a forgotten password is reset with an emailed code, which signs the user in", async () => {
-    const { email } = await createAccount(idpUrl, uniqueEmail("forgetful"));
+    const { email } = await createAccount(uniqueEmail("forgetful"));
     const page = await newPage();
     await page.goto(`${baseUrl}/sign-in`);
     await page.getByLabel("Email address").fill(email);
@@ -120,7 +119,7 @@ describe("signing in", () => {
     await page.getByRole("link", { name: "Forgot password?" }).click();
     const requested = Date.now();
     await page.getByRole("button", { name: /reset your password/i }).click();
-    await page.keyboard.type(await latestCode(idpUrl, email, requested - 1));
+    await page.keyboard.type(await latestCode(email, requested - 1));
     await page.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
     await page.getByLabel("Confirm password").fill("a brand new passphrase");
     await page.getByRole("button", { name: /reset password/i }).click();

@@ -1,7 +1,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { inject } from "vitest";
 import { SEED_PASSWORD } from "../local/idp/config.ts";
+
+/** The stack e2e/globalSetup.ts started: the app, the IdP, and the key that opens the IdP's mailbox. */
+export const stack = {
+  baseUrl: inject("spaUrl"),
+  idpUrl: inject("idpUrl"),
+  idpSecretKey: inject("idpSecretKey"),
+};
 
 /** Debian's Chromium, headless, with the flags this machine's closed network needs. */
 export function launchChromium(): Promise<Browser> {
@@ -49,11 +57,13 @@ export const continueButton = (page: Page) => page.getByRole("button", { name: "
  * The newest code the IdP "emailed" to `email` (its dev mailbox, loopback only), waiting for it:
  * clerk-js asks for the code just after it shows the code form.
  */
-export async function latestCode(idpUrl: string, email: string, after = 0): Promise<string> {
+export async function latestCode(email: string, after = 0): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const url = `${idpUrl}/v1/dev/mailbox?email=${encodeURIComponent(email)}`;
-    const { data } = (await (await fetch(url)).json()) as { data: { code: string; created_at: number }[] };
+    const url = `${stack.idpUrl}/v1/dev/mailbox?email=${encodeURIComponent(email)}`;
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${stack.idpSecretKey}` } });
+    if (!response.ok) throw new Error(`the IdP's mailbox answered HTTP ${response.status}`);
+    const { data } = (await response.json()) as { data: { code: string; created_at: number }[] };
     const newest = data[0];
     if (newest && newest.created_at > after) return newest.code;
     await new Promise((r) => setTimeout(r, 100));
@@ -65,18 +75,13 @@ export async function latestCode(idpUrl: string, email: string, after = 0): Prom
  * Clerk's `<SignUp>` with the email code, which lands on Gatehouse's onboarding (the seed's
  * afterSignUpUrl); the display name given there, then the dashboard.
  */
-export async function signUp(
-  page: Page,
-  urls: { baseUrl: string; idpUrl: string },
-  email: string,
-  name: string,
-) {
-  await page.goto(`${urls.baseUrl}/sign-up`);
+export async function signUp(page: Page, email: string, name: string) {
+  await page.goto(`${stack.baseUrl}/sign-up`);
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
   await continueButton(page).click();
   await page.getByText("Verify your email").waitFor();
-  await page.keyboard.type(await latestCode(urls.idpUrl, email));
+  await page.keyboard.type(await latestCode(email));
   await page.waitForURL(/\/onboarding$/);
   await page.getByLabel("What should we call you?").fill(name);
   await page.getByRole("button", { name: "Continue to my posts" }).click();
@@ -87,9 +92,9 @@ export async function signUp(
  * A fresh account made through the IdP's loopback dev API (for tests about an account, not about
  * signing up). The dev API signs the new user in; that session is ended so it lists no device.
  */
-export async function createAccount(idpUrl: string, email: string, password = "correct horse battery") {
+export async function createAccount(email: string, password = "correct horse battery") {
   const post = (path: string, body: unknown = {}) =>
-    fetch(`${idpUrl}${path}`, {
+    fetch(`${stack.idpUrl}${path}`, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),

@@ -3,6 +3,7 @@
  * throwaway data dir, for the browser suite; stops it afterwards.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +16,8 @@ let dataDir: string | undefined;
 
 export default async function setup(project: TestProject) {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "gatehouse-e2e-"));
+  // The Backend API key, which also opens the IdP's dev mailbox (where the emailed codes are).
+  const secretKey = `sk_test_${randomBytes(32).toString("base64url")}`;
   stack = spawn(process.execPath, ["--import", "tsx", "local/start.ts"], {
     cwd: path.resolve(import.meta.dirname, ".."),
     stdio: ["ignore", "pipe", "pipe"],
@@ -25,6 +28,7 @@ export default async function setup(project: TestProject) {
       LOCAL_IDP_PORT: String(E2E_PORTS.idp),
       PORT: String(E2E_PORTS.spa),
       LOCAL_DATA_DIR: dataDir,
+      CLERK_SECRET_KEY: secretKey,
     },
   });
   let output = "";
@@ -45,6 +49,7 @@ export default async function setup(project: TestProject) {
   console.log(`[e2e] offline stack ready in ${ready} s`);
   project.provide("spaUrl", `http://127.0.0.1:${E2E_PORTS.spa}`);
   project.provide("idpUrl", `http://127.0.0.1:${E2E_PORTS.idp}`);
+  project.provide("idpSecretKey", secretKey);
   return teardown;
 }
 
@@ -63,5 +68,6 @@ declare module "vitest" {
   export interface ProvidedContext {
     spaUrl: string;
     idpUrl: string;
+    idpSecretKey: string;
   }
 }

@@ -227,7 +227,7 @@ export async function startStack(idpOptions: IdpOptions = {}): Promise<Stack> {
 
 export type Account = SignedIn & { email: string; freshToken(): Promise<string> };
 
-/** A sign-up through the IdP's dev API (what the SPA does); `freshToken()` mints a new session token. */
+/** A sign-up through the IdP's dev API (a shortcut to what Clerk's <SignUp> does); `freshToken()` mints a new session token. */
 export async function signUp(
   idpUrl: string,
   input: { email: string; firstName?: string; lastName?: string },

@@ -47,55 +47,58 @@ export default function AdminPage() {
           </p>
         )}
         <FormError message={error} />
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Email</th>
-              <th>Role</th>
-              <th>Plan</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {users.results.map((u) => (
-              <tr key={u.clerkId} className={u.deletedAt ? "deleted" : undefined}>
-                <td>{u.name || "—"}</td>
-                <td>{u.email}</td>
-                <td>
-                  <select
-                    aria-label={`Role of ${u.email}`}
-                    value={u.role}
-                    disabled={pending || u.deletedAt !== undefined}
-                    onChange={(e) =>
-                      void run(() => setRole({ clerkId: u.clerkId, role: e.target.value as Role }))
-                    }
-                  >
-                    {/* The server refuses self-demotion too; this only avoids offering it. */}
-                    <option value="user" disabled={!canSetRole(viewer.clerkId, viewer, u.clerkId, "user")}>
-                      user
-                    </option>
-                    <option value="admin">admin</option>
-                  </select>
-                </td>
-                <td>
-                  <select
-                    aria-label={`Plan of ${u.email}`}
-                    value={u.plan}
-                    disabled={pending || u.deletedAt !== undefined}
-                    onChange={(e) =>
-                      void run(() => setPlan({ clerkId: u.clerkId, plan: e.target.value as Plan }))
-                    }
-                  >
-                    <option value="free_user">free_user</option>
-                    <option value="pro">pro</option>
-                  </select>
-                </td>
-                <td>{u.deletedAt ? "deleted" : u.synced ? "synced" : "pending sync"}</td>
+        {/* A wide table scrolls inside its box instead of widening the page on a phone. */}
+        <div className="table-scroll">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Email</th>
+                <th>Role</th>
+                <th>Plan</th>
+                <th>Status</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {users.results.map((u) => (
+                <tr key={u.clerkId} className={u.deletedAt ? "deleted" : undefined}>
+                  <td>{u.name || "—"}</td>
+                  <td>{u.email}</td>
+                  <td>
+                    <select
+                      aria-label={`Role of ${u.email}`}
+                      value={u.role}
+                      disabled={pending || u.deletedAt !== undefined}
+                      onChange={(e) =>
+                        void run(() => setRole({ clerkId: u.clerkId, role: e.target.value as Role }))
+                      }
+                    >
+                      {/* The server refuses self-demotion too; this only avoids offering it. */}
+                      <option value="user" disabled={!canSetRole(viewer.clerkId, viewer, u.clerkId, "user")}>
+                        user
+                      </option>
+                      <option value="admin">admin</option>
+                    </select>
+                  </td>
+                  <td>
+                    <select
+                      aria-label={`Plan of ${u.email}`}
+                      value={u.plan}
+                      disabled={pending || u.deletedAt !== undefined}
+                      onChange={(e) =>
+                        void run(() => setPlan({ clerkId: u.clerkId, plan: e.target.value as Plan }))
+                      }
+                    >
+                      <option value="free_user">free_user</option>
+                      <option value="pro">pro</option>
+                    </select>
+                  </td>
+                  <td>{u.deletedAt ? "deleted" : u.synced ? "synced" : "pending sync"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <section aria-label="Audit log">
         <h2>Audit log</h2>
