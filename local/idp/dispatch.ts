@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { requireFapiOrigin, type FapiOriginPolicy } from "./fapi/originCheck.ts";
 import { HttpError, send } from "./http.ts";
 import {
   corsHeaders,
@@ -12,15 +13,23 @@ import {
 import { unauthorized } from "./routes/backendApi.ts";
 import type { Route } from "./routes/route.ts";
 
+export interface DispatchOptions {
+  /** The Backend API key, for `backend` routes (and the dev mailbox). */
+  secretKey: string;
+  /** Which `Origin`s may change state through the Frontend API (`fapi/originCheck.ts`). */
+  fapiOrigins: FapiOriginPolicy;
+}
+
 /**
  * Routes one request: loopback Host and Origin checks first, then CORS for browser routes, the
- * secret key for Backend API routes, and Clerk-shaped JSON errors for anything that fails.
+ * secret key for Backend API routes, the page's Origin for Frontend API calls that change state,
+ * and Clerk-shaped JSON errors for anything that fails.
  */
 export async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   routes: Route[],
-  secretKey: string,
+  { secretKey, fapiOrigins }: DispatchOptions,
 ) {
   const origin = requestOrigin(req);
   let cors: Record<string, string> = {};
@@ -45,6 +54,9 @@ export async function dispatch(
     const route = candidates.find((r) => r.method === method);
     if (!route) throw new HttpError(405, "method_not_allowed", `${method} is not allowed here`);
     if (route.access === "backend" && !hasSecretKey(req, secretKey)) throw unauthorized();
+    // CSRF: a Frontend API call that changes state (every one but GET) must come from the app's
+    // page; checked before the handler reads the body or touches the client (no cookie refresh).
+    if (route.access === "fapi" && route.method !== "GET") requireFapiOrigin(req, fapiOrigins);
     const params = (route.pattern.exec(url.pathname) ?? []).slice(1).map((p) => decodeParam(p));
     send(res, await route.handle({ req, url, params, origin }), cors);
   } catch (error) {

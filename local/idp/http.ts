@@ -44,7 +44,9 @@ export const ok = (body: unknown, status = 200): JsonResult => ({ status, body }
 /**
  * Writes JSON with `Content-Type: application/json` exactly: `@clerk/backend` parses a body only
  * when the header equals that string (a `; charset=utf-8` suffix makes it return a raw string).
- * Nothing here may be cached: tokens, users and keys all change under the same URLs.
+ * Nothing here may be cached: tokens, users and keys all change under the same URLs. `nosniff`:
+ * a page on another port may not pull an answer in as a script (`<script src=…/v1/me/sessions/active>`,
+ * a bare JSON array) to get at what it cannot fetch; with nosniff a browser runs only JavaScript types.
  */
 export function send(res: ServerResponse, result: Result, headers: Record<string, string> = {}): void {
   if ("raw" in result) {
@@ -63,6 +65,7 @@ export function send(res: ServerResponse, result: Result, headers: Record<string
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(text),
     "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
   });
   res.end(text);
 }

@@ -15,6 +15,7 @@ import {
 } from "./config.ts";
 import { dispatch } from "./dispatch.ts";
 import { Fapi, fapiRoutes } from "./fapi/index.ts";
+import { fapiOriginPolicy } from "./fapi/originCheck.ts";
 import { ImageFiles } from "./images.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { avatarRoutes } from "./routes/avatars.ts";
@@ -58,6 +59,13 @@ export interface IdpOptions {
   logger?: Logger;
   /** Brute-force limits on sign-in (per email and per client); unset fields take DEFAULT_SIGN_IN_LIMITS. */
   signInLimits?: Partial<SignInLimits>;
+  /**
+   * The exact origins of the app whose page calls the Frontend API (through its `/__clerk` proxy),
+   * e.g. `["http://127.0.0.1:5173", "http://localhost:5173"]`: only these may change state (every
+   * FAPI call but GET), anything else, a missing Origin and `null` included, is 403 `origin_invalid`.
+   * Unset (tests, the standalone CLI): any loopback origin, still never none or `null`.
+   */
+  fapiOrigins?: readonly string[];
 }
 
 export interface Idp {
@@ -100,6 +108,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   }
   const now = options.now ?? Date.now;
   const signInLimits = resolveSignInLimits(options.signInLimits); // a bad limit fails here, before listening
+  const fapiOrigins = fapiOriginPolicy(options.fapiOrigins); // so does a malformed origin
   // A malformed secret fails here, before anything touches disk.
   if (givenWebhookSecret !== undefined) createSigner(givenWebhookSecret);
 
@@ -125,7 +134,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   // Routes need the issuer, which needs the port, which is known only once listening.
   let routes: Route[] = [];
   const server = createServer((req, res) => {
-    void dispatch(req, res, routes, secretKey);
+    void dispatch(req, res, routes, { secretKey, fapiOrigins });
   });
   const actualPort = await listen(server, port);
   const url = `http://127.0.0.1:${actualPort}`;

@@ -45,7 +45,7 @@ describe("UserProfile account: delete account, revoke a device", () => {
   async function freshUser() {
     const email = `account-${++counter}@example.test`;
     const fapi = fapiClient(idp.url, { origin: ORIGIN, userAgent: CHROME });
-    const done = await signUpWithCode(fapi, idp.url, { email_address: email, password: "long enough" });
+    const done = await signUpWithCode(fapi, idp, { email_address: email, password: "long enough" });
     const sessionId = done.body.response.created_session_id!;
     // clerk-js touches the new session (`select_session`), which is where the device is seen.
     await fapi.call("POST", `/client/sessions/${sessionId}/touch`, { intent: "select_session" });

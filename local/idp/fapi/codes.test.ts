@@ -128,7 +128,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp.url, "coded@example.test");
+    const [mail] = await readMailbox(idp, "coded@example.test");
     expect(mail).toMatchObject({ purpose: "sign_up", email_address: "coded@example.test" });
     expect(mail?.code).toMatch(/^\d{6}$/);
     expect(logger.lines).toContain(
@@ -204,8 +204,8 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     await otherBrowser.call("POST", `/client/sign_ups/${b.id}/prepare_verification`, {
       strategy: "email_code",
     });
-    const codeA = await latestCode(idp.url, "first@example.test");
-    const codeB = await latestCode(idp.url, "second@example.test");
+    const codeA = await latestCode(idp, "first@example.test");
+    const codeB = await latestCode(idp, "second@example.test");
     if (codeA !== codeB) {
       expectError(
         await fapi.call("POST", `/client/sign_ups/${a.id}/attempt_verification`, {
@@ -230,7 +230,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     await otherBrowser.call("POST", `/client/sign_ups/${c.id}/prepare_verification`, {
       strategy: "email_code",
     });
-    const codeC = await latestCode(idp.url, "first@example.test");
+    const codeC = await latestCode(idp, "first@example.test");
     const firstDone = await fapi.call<Envelope<SignUpWire>>(
       "POST",
       `/client/sign_ups/${a.id}/attempt_verification`,
@@ -252,7 +252,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     const signUp = await signUpStart(fapi, "unlucky@example.test");
     const path = `/client/sign_ups/${signUp.id}`;
     await fapi.call("POST", `${path}/prepare_verification`, { strategy: "email_code" });
-    const code = await latestCode(idp.url, "unlucky@example.test");
+    const code = await latestCode(idp, "unlucky@example.test");
     for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
       expectError(
         await fapi.call("POST", `${path}/attempt_verification`, {
@@ -276,7 +276,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     });
     // A new code starts over; ten minutes later it has expired.
     await fapi.call("POST", `${path}/prepare_verification`, { strategy: "email_code" });
-    const fresh = await latestCode(idp.url, "unlucky@example.test");
+    const fresh = await latestCode(idp, "unlucky@example.test");
     clock += CODE_LIFETIME_MS;
     expectError(
       await fapi.call("POST", `${path}/attempt_verification`, { strategy: "email_code", code: fresh }),
@@ -300,7 +300,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp.url, "free@gatehouse.test");
+    const [mail] = await readMailbox(idp, "free@gatehouse.test");
     expect(mail).toMatchObject({ purpose: "sign_in" });
     expect(logger.lines).toContain(`[idp] email code for free@gatehouse.test: ${mail?.code} (sign-in)`);
     expectError(await attempt(fapi, id, "email_code", wrong(mail!.code)), 422, "form_code_incorrect", "code");
@@ -325,9 +325,9 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     const a = await startSignIn(alice, "pro@gatehouse.test");
     const m = await startSignIn(mallory, "pro@gatehouse.test");
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const aliceCode = await latestCode(idp.url, "pro@gatehouse.test");
+    const aliceCode = await latestCode(idp, "pro@gatehouse.test");
     await prepare(mallory, m.id, "email_code", m.emailAddressId);
-    const malloryCode = await latestCode(idp.url, "pro@gatehouse.test");
+    const malloryCode = await latestCode(idp, "pro@gatehouse.test");
     // Mallory's sign-in does not take the code mailed for Alice's (unless they collide by chance).
     if (aliceCode !== malloryCode) {
       clock += 61_000; // wrong codes count as failed sign-ins: wait out the backoff
@@ -337,7 +337,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     expectError(await attempt(mallory, a.id, "email_code", aliceCode), 404, "resource_not_found");
     // Preparing again replaces the code: the first one is stale.
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const newer = await latestCode(idp.url, "pro@gatehouse.test");
+    const newer = await latestCode(idp, "pro@gatehouse.test");
     if (newer !== aliceCode) {
       clock += 61_000; // wrong codes count as failed sign-ins: wait out the backoff
       expectError(await attempt(alice, a.id, "email_code", aliceCode), 422, "form_code_incorrect");
@@ -359,7 +359,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     );
     // Expired after ten minutes.
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const last = await latestCode(idp.url, "pro@gatehouse.test");
+    const last = await latestCode(idp, "pro@gatehouse.test");
     clock += CODE_LIFETIME_MS + 1;
     expectError(await attempt(alice, a.id, "email_code", last), 422, "verification_expired");
   });
@@ -375,7 +375,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       const fapi = fapiClient(throttled.url);
       const { id, emailAddressId } = await startSignIn(fapi, "pro@gatehouse.test");
       await prepare(fapi, id, "email_code", emailAddressId);
-      const code = await latestCode(throttled.url, "pro@gatehouse.test");
+      const code = await latestCode(throttled, "pro@gatehouse.test");
       for (let i = 0; i < 3; i++) {
         expectError(await attempt(fapi, id, "email_code", wrong(code)), 422, "form_code_incorrect");
       }
@@ -403,7 +403,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       `/client/sign_ups/${suId}/attempt_verification`,
       {
         strategy: "email_code",
-        code: await latestCode(idp.url, email),
+        code: await latestCode(idp, email),
       },
     );
     const otherSession = suDone.body.response.created_session_id!;
@@ -423,7 +423,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       strategy: "reset_password_email_code",
       status: "unverified",
     });
-    const [mail] = await readMailbox(idp.url, email);
+    const [mail] = await readMailbox(idp, email);
     expect(mail?.purpose).toBe("reset_password");
     expect(logger.lines).toContain(`[idp] email code for ${email}: ${mail?.code} (password reset)`);
     // The reset code does not sign in as an email_code.
@@ -498,20 +498,26 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     expect((await dev("new password 1")).status).toBe(200);
   });
 
-  it("the mailbox is loopback-only and not behind /__clerk; bad input is a 4xx", async () => {
-    const viaProxy = await fetch(`${idp.url}/__clerk/v1/dev/mailbox?email=pro@gatehouse.test`);
+  it("the mailbox takes the secret key, is loopback-only and not behind /__clerk; bad input is a 4xx", async () => {
+    const key = { Authorization: `Bearer ${idp.secretKey}` };
+    const viaProxy = await fetch(`${idp.url}/__clerk/v1/dev/mailbox?email=pro@gatehouse.test`, {
+      headers: key,
+    });
     expect(viaProxy.status).toBe(404);
-    const direct = await fetch(`${idp.url}/v1/dev/mailbox`, { headers: { Origin: ORIGIN } });
+    const direct = await fetch(`${idp.url}/v1/dev/mailbox`, { headers: { Origin: ORIGIN, ...key } });
     expect(direct.status).toBe(200);
     // No CORS: a page on another origin cannot read it.
     expect(direct.headers.get("access-control-allow-origin")).toBeNull();
-    const foreign = await fetch(`${idp.url}/v1/dev/mailbox`, { headers: { Origin: "https://evil.example" } });
+    const foreign = await fetch(`${idp.url}/v1/dev/mailbox`, {
+      headers: { Origin: "https://evil.example", ...key },
+    });
     expect(foreign.status).toBe(403);
     const all = (await direct.json()) as { data: Array<{ created_at: number }>; total_count: number };
     expect(all.total_count).toBe(all.data.length);
     const times = all.data.map((m) => m.created_at);
     expect([...times].sort((x, y) => y - x)).toEqual(times); // newest first
-    expect((await fetch(`${idp.url}/v1/dev/mailbox?email=${"a".repeat(300)}`)).status).toBe(422);
+    const tooLong = await fetch(`${idp.url}/v1/dev/mailbox?email=${"a".repeat(300)}`, { headers: key });
+    expect(tooLong.status).toBe(422);
 
     const fapi = fapiClient(idp.url);
     const { id, emailAddressId } = await startSignIn(fapi, "pro@gatehouse.test");

@@ -54,7 +54,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
   async function freshUser() {
     const email = `person-${++counter}@example.test`;
     const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const done = await signUpWithCode(fapi, idp.url, { email_address: email, password: "long enough" });
+    const done = await signUpWithCode(fapi, idp, { email_address: email, password: "long enough" });
     const sessionId = done.body.response.created_session_id!;
     const user = done.body.client!.sessions[0]!.user;
     await idp.whenDelivered(5_000);
@@ -104,7 +104,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     expect(added.status).toBe(200);
     const id = added.body.response.id;
     expect((await api.prepare(id)).status).toBe(200);
-    expect((await api.attempt(id, await latestCode(idp.url, address))).status).toBe(200);
+    expect((await api.attempt(id, await latestCode(idp, address))).status).toBe(200);
     return id;
   }
 
@@ -152,7 +152,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp.url, "second@example.test");
+    const [mail] = await readMailbox(idp, "second@example.test");
     expect(mail).toMatchObject({ purpose: "verify_email", code: expect.stringMatching(/^\d{6}$/) });
 
     expectError(await api.attempt(address.id, wrong(mail!.code)), 422, "form_code_incorrect", "code");
@@ -279,7 +279,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     expectError(await api.attempt(id, "123456"), 422, "verification_missing", "code");
 
     await api.prepare(id);
-    const first = await latestCode(idp.url, "limits@example.test");
+    const first = await latestCode(idp, "limits@example.test");
     for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
       expectError(await api.attempt(id, wrong(first)), 422, "form_code_incorrect", "code");
     }
@@ -287,12 +287,12 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     expect((await api.get(id)).body.response.verification?.status).toBe("failed");
 
     await api.prepare(id);
-    const second = await latestCode(idp.url, "limits@example.test");
+    const second = await latestCode(idp, "limits@example.test");
     clock += CODE_LIFETIME_MS;
     expectError(await api.attempt(id, second), 422, "verification_expired", "code");
 
     await api.prepare(id);
-    const third = await latestCode(idp.url, "limits@example.test");
+    const third = await latestCode(idp, "limits@example.test");
     expect((await api.attempt(id, third)).body.response.verification?.status).toBe("verified");
     expectError(await api.prepare(id), 422, "verification_already_verified");
   });
@@ -329,7 +329,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     const aliceApi = me(alice.fapi, alice.sessionId);
     const pendingId = (await aliceApi.add({ email_address: "alice-two@example.test" })).body.response.id;
     await aliceApi.prepare(pendingId);
-    const code = await latestCode(idp.url, "alice-two@example.test");
+    const code = await latestCode(idp, "alice-two@example.test");
     await idp.whenDelivered(5_000);
     receiver.received.length = 0;
 
@@ -359,10 +359,10 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     const api = me(fapi, sessionId);
     const id = (await api.add({ email_address: "contested@example.test" })).body.response.id;
     await api.prepare(id);
-    const code = await latestCode(idp.url, "contested@example.test");
+    const code = await latestCode(idp, "contested@example.test");
     // Not verified, so it is nobody's yet: a sign-up with it goes through.
     const other = fapiClient(idp.url);
-    const signUp = await signUpWithCode(other, idp.url, {
+    const signUp = await signUpWithCode(other, idp, {
       email_address: "contested@example.test",
       password: "long enough",
     });

@@ -132,7 +132,9 @@ describe("Frontend API errors", () => {
 
   it("answers bad input with a Clerk-shaped 4xx, never a 500", async () => {
     const raw = async (method: string, path: string, body?: string, headers: Record<string, string> = {}) => {
-      const response = await fetch(`${idp.url}${path}`, { method, headers, body });
+      // A browser's POST always carries the page's Origin (here the IdP's own, a loopback one).
+      const withOrigin = method === "GET" ? headers : { Origin: idp.url, ...headers };
+      const response = await fetch(`${idp.url}${path}`, { method, headers: withOrigin, body });
       return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
     };
     const form = { "Content-Type": "application/x-www-form-urlencoded" };
@@ -246,7 +248,10 @@ describe("Frontend API errors", () => {
       const url = new URL(`${idp.url}/__clerk/v1/client/sign_ins`);
       const req = request(
         url,
-        { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" } },
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded", Origin: idp.url },
+        },
         (res) => {
           res.resume();
           resolve(res.statusCode ?? 0);
@@ -379,7 +384,7 @@ describe("Frontend API webhooks", () => {
 
   it("a sign-up sends user.created and a rename user.updated, svix-signed like today's", async () => {
     const fapi = fapiClient(idp.url);
-    const signUp = await signUpWithCode(fapi, idp.url, {
+    const signUp = await signUpWithCode(fapi, idp, {
       email_address: "hooked@example.test",
       password: "long enough",
       first_name: "Hook",

@@ -149,7 +149,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
 
   it("4.3 sign-up completes with the emailed code and signs in; 4.4 sign-out ends the client's sessions", async () => {
     const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const res = await signUpWithCode(fapi, idp.url, {
+    const res = await signUpWithCode(fapi, idp, {
       email_address: "Newbie@Example.test",
       password: "long enough",
       first_name: "New",
@@ -326,7 +326,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   it("4.7 password change (UserProfile → Security): checks the current one, keeps this session, ends the others", async () => {
     const email = `changer-${clock}@gatehouse.test`;
     const mine = fapiClient(idp.url, { origin: ORIGIN });
-    const done = await signUpWithCode(mine, idp.url, { email_address: email, password: "first-password-1" });
+    const done = await signUpWithCode(mine, idp, { email_address: email, password: "first-password-1" });
     const sessionId = done.body.response.created_session_id!;
     const other = fapiClient(idp.url, { origin: ORIGIN });
     const otherSignIn = await other.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {

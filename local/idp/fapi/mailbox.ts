@@ -26,8 +26,8 @@ export interface MailMessage {
 /**
  * The local dev mailbox: the emails the IdP "sends" (only codes), kept in memory (a restart
  * forgets them, as the codes' own expiry soon would), bounded, and logged as one line each so
- * `npm start` shows them. Read through `GET /v1/dev/mailbox` (loopback, no CORS, not behind the
- * `/__clerk` prefix: a page talking to the FAPI cannot read codes).
+ * `npm start` shows them. Read through `GET /v1/dev/mailbox` (the Backend API key, no CORS, not
+ * behind the `/__clerk` prefix: neither a page nor another user's process can read codes).
  */
 export class Mailbox {
   private readonly messages: MailMessage[] = [];

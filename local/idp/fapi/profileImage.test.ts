@@ -80,7 +80,7 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
 
   async function freshUser() {
     const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const done = await signUpWithCode(fapi, idp.url, {
+    const done = await signUpWithCode(fapi, idp, {
       email_address: `avatar-${++counter}@example.test`,
       password: "long enough",
     });
@@ -270,6 +270,7 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
         method: "POST",
         headers: {
           Cookie: fapi.cookieHeader(),
+          Origin: ORIGIN,
           "Content-Type": "multipart/form-data; boundary=x",
           "Content-Length": String(50 * 1000 * 1000),
         },

@@ -92,6 +92,10 @@ export const CLERK_JS_VERSION = "5.128.0";
  * Calls the FAPI the way clerk-js does: `?__clerk_api_version&_clerk_js_version`, a form body on
  * every POST (with that content type even when empty), `_method` for PATCH/DELETE, and the
  * `__client` cookie kept between calls.
+ *
+ * `origin` is the page's: sent as `Origin` on every POST and as `Referer` on every call, like
+ * Chromium. Without it the page is the IdP's own origin, sent as `Origin` on POSTs only: a browser
+ * always sends one on a POST, and the FAPI refuses state changes without it.
  */
 export function fapiClient(
   baseUrl: string,
@@ -115,10 +119,8 @@ export function fapiClient(
     if (jar.size > 0) headers["Cookie"] = cookieHeader();
     if (options.userAgent) headers["User-Agent"] = options.userAgent;
     // Like Chromium: every fetch carries the page as Referer, only non-GET ones an Origin.
-    if (options.origin) {
-      headers["Referer"] = `${options.origin}/`;
-      if (method !== "GET") headers["Origin"] = options.origin;
-    }
+    if (options.origin) headers["Referer"] = `${options.origin}/`;
+    if (method !== "GET") headers["Origin"] = options.origin ?? new URL(baseUrl).origin;
     let body: string | undefined;
     if (method !== "GET") {
       headers["Content-Type"] = "application/x-www-form-urlencoded";
@@ -165,11 +167,17 @@ export interface MailboxEntry {
   expire_at: number;
 }
 
-/** The dev mailbox (`GET /v1/dev/mailbox`), newest first. */
-export async function readMailbox(baseUrl: string, email?: string): Promise<MailboxEntry[]> {
-  const url = new URL(`${baseUrl}/v1/dev/mailbox`);
+/** Where the dev mailbox is and the key it takes (a `TestIdp` is one). */
+export interface MailboxAccess {
+  url: string;
+  secretKey: string;
+}
+
+/** The dev mailbox (`GET /v1/dev/mailbox`, `Authorization: Bearer <secret key>`), newest first. */
+export async function readMailbox(idp: MailboxAccess, email?: string): Promise<MailboxEntry[]> {
+  const url = new URL(`${idp.url}/v1/dev/mailbox`);
   if (email !== undefined) url.searchParams.set("email", email);
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: { Authorization: `Bearer ${idp.secretKey}` } });
   if (response.status !== 200) throw new Error(`mailbox: ${response.status}`);
   return ((await response.json()) as { data: MailboxEntry[] }).data;
 }
@@ -182,8 +190,8 @@ export async function signInWithPassword(fapi: FapiTestClient, identifier: strin
 }
 
 /** The newest code mailed to `email`. */
-export async function latestCode(baseUrl: string, email: string): Promise<string> {
-  const [latest] = await readMailbox(baseUrl, email);
+export async function latestCode(idp: MailboxAccess, email: string): Promise<string> {
+  const [latest] = await readMailbox(idp, email);
   if (!latest) throw new Error(`no code for ${email}`);
   return latest.code;
 }
@@ -195,14 +203,14 @@ export async function latestCode(baseUrl: string, email: string): Promise<string
  */
 export async function signUpWithCode(
   fapi: FapiTestClient,
-  baseUrl: string,
+  idp: MailboxAccess,
   fields: Record<string, string>,
 ): Promise<FapiResponse<Envelope<SignUpWire>>> {
   const created = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", fields);
   if (created.status !== 200) return created;
   const id = created.body.response.id;
   await fapi.call("POST", `/client/sign_ups/${id}/prepare_verification`, { strategy: "email_code" });
-  const code = await latestCode(baseUrl, created.body.response.email_address);
+  const code = await latestCode(idp, created.body.response.email_address);
   return fapi.call<Envelope<SignUpWire>>("POST", `/client/sign_ups/${id}/attempt_verification`, {
     strategy: "email_code",
     code,

@@ -7,11 +7,13 @@ import type { Result } from "../http.ts";
  *   OIDC discovery and the JWKS;
  * - `public`: anyone's page, like Clerk's image CDN: `Access-Control-Allow-Origin: *`, no
  *   credentials (avatars, which clerk-js loads with `crossorigin`);
- * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS;
+ * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS; also the dev
+ *   mailbox (its codes reset passwords, so loopback alone is not enough);
  * - `fapi`: Clerk's Frontend API, called by clerk-js same-origin through a proxy, identified by the
- *   `__client` cookie: no CORS, and POST with `?_method=PATCH|PUT|DELETE` stands for that method;
- * - `local`: tools on this machine (tests, curl), e.g. the dev mailbox: no CORS, so no page can read
- *   the answer (a cross-origin fetch gets an opaque response), and no `_method`.
+ *   `__client` cookie: no CORS, POST with `?_method=PATCH|PUT|DELETE` stands for that method, and
+ *   every call but GET needs an allowed `Origin` (CSRF, `fapi/originCheck.ts`);
+ * - `local`: tools on this machine (tests, curl), the dev API: no CORS, so no page can read the
+ *   answer (a cross-origin fetch gets an opaque response), and no `_method`.
  */
 export type Access = "browser" | "public" | "backend" | "fapi" | "local";
 
