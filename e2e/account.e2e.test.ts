@@ -4,41 +4,22 @@
  * and deleting the account removes its posts and signs out every tab.
  */
 import path from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, inject, test } from "vitest";
 import {
   continueButton,
   createAccount,
   fieldError,
-  launchChromium,
+  chromiumForSuite,
+  PHONE,
   screenshot,
   signIn,
   uniqueEmail,
 } from "./browser";
 
 const baseUrl = inject("spaUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { newDevice, openTab } = chromiumForSuite();
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-});
-
-/** A browser context is one device: its own cookies, so its own Clerk client and session. */
-async function newDevice(viewport = { width: 1280, height: 800 }): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  return context;
-}
-async function openTab(device: BrowserContext): Promise<Page> {
-  const page = await device.newPage();
-  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
-  return page;
-}
 const authorCard = (page: Page) => page.getByRole("region", { name: "You, as others see you" });
 
 describe("the account page", () => {
@@ -82,7 +63,7 @@ describe("the account page", () => {
     const { email, password } = await createAccount(uniqueEmail("devices"));
     const laptop = await openTab(await newDevice());
     await signIn(laptop, baseUrl, email, password);
-    const phone = await openTab(await newDevice({ width: 390, height: 844 }));
+    const phone = await openTab(await newDevice(PHONE));
     await signIn(phone, baseUrl, email, password);
 
     await laptop.goto(`${baseUrl}/account/security`);

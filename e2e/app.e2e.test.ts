@@ -2,29 +2,11 @@
  * The SPA in real Chromium against the offline stack: realtime posts, plan and role gates, and an
  * admin's plan change reaching another user's open page live. (Signing in: auth.e2e.test.ts.)
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
-import { createAccount, launchChromium, screenshot, signIn, uniqueEmail } from "./browser";
+import { describe, expect, inject, test } from "vitest";
+import { chromiumForSuite, createAccount, screenshot, signIn, uniqueEmail } from "./browser";
 
 const baseUrl = inject("spaUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-});
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
-  return page;
-}
+const { newPage } = chromiumForSuite();
 
 describe("posts", () => {
   test("a free user's post appears at once; insights are not offered", async () => {

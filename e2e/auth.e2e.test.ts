@@ -3,15 +3,16 @@
  * pinned clerk-js against the local IdP's Frontend API emulation; and a session kept alive by
  * clerk-js's own token refresh while the tab sits idle.
  */
-import type { Browser, BrowserContext, Page, Request } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
+import type { Page, Request } from "playwright-core";
+import { beforeAll, describe, expect, inject, test } from "vitest";
 import {
   continueButton,
   createAccount,
   fieldError,
   enterPassword,
   latestCode,
-  launchChromium,
+  chromiumForSuite,
+  PHONE,
   screenshot,
   signIn,
   signUp,
@@ -19,14 +20,12 @@ import {
 } from "./browser";
 
 const baseUrl = inject("spaUrl");
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+const { newPage } = chromiumForSuite();
 
 /** Opened first and left alone until the last test: an idle tab living on refreshed tokens. */
 let idle: { page: Page; since: number; tokenCalls: string[] };
 
 beforeAll(async () => {
-  browser = await launchChromium();
   const page = await newPage();
   const tokenCalls: string[] = [];
   page.on("request", (request: Request) => {
@@ -35,22 +34,10 @@ beforeAll(async () => {
   await signIn(page, baseUrl, "pro@gatehouse.test");
   idle = { page, since: Date.now(), tokenCalls };
 });
-afterAll(async () => {
-  await Promise.all(contexts.map((c) => c.close()));
-  await browser?.close();
-});
-
-async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-  const context = await browser.newContext({ viewport });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
-  return page;
-}
 
 describe("signing up", () => {
   test("a visitor signs up with the emailed code, is onboarded, and lands on the dashboard", async () => {
-    const page = await newPage({ width: 390, height: 844 });
+    const page = await newPage(PHONE);
     await page.goto(baseUrl);
     await page.waitForURL(/\/sign-in$/);
     await page.getByRole("link", { name: "Sign up" }).click();

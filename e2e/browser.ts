@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { inject } from "vitest";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, inject } from "vitest";
 import { SEED_PASSWORD } from "../local/idp/config.ts";
 
 /** The stack e2e/globalSetup.ts started: the app, the IdP, and the key that opens the IdP's mailbox. */
@@ -24,6 +24,37 @@ export function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+/**
+ * One Chromium for a test file, closed with every context it opened. A context is one device: its
+ * own cookies, so its own Clerk client and session; tabs of one device share them.
+ */
+export function chromiumForSuite() {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+  });
+  const newDevice = async (viewport = DESKTOP) => {
+    const context = await browser!.newContext({ viewport });
+    contexts.push(context);
+    return context;
+  };
+  const openTab = async (device: BrowserContext) => {
+    const page = await device.newPage();
+    page.on("pageerror", (error) => console.error(`[browser] ${error.message}`));
+    return page;
+  };
+  const newPage = async (viewport = DESKTOP) => openTab(await newDevice(viewport));
+  return { newDevice, openTab, newPage };
 }
 
 const artifacts = path.resolve(import.meta.dirname, "artifacts");

@@ -143,6 +143,9 @@ async function main() {
     secretKey: secrets.clerkKey,
     webhookSecret: secrets.webhook,
     webhookUrl: webhookUrlForSitePort(ports.site),
+    // The Frontend API changes state only for the app's own pages (pages on other loopback ports are
+    // same-site and would carry its cookie): see local/idp/fapi/originCheck.ts.
+    fapiOrigins: [urls.spa, `http://localhost:${ports.spa}`],
   });
   await idp.whenDelivered(30_000);
 
@@ -172,8 +175,8 @@ Gatehouse is running offline (ready in ${seconds} s):
 
 Seeded accounts (password ${SEED_PASSWORD}), signing in with Clerk's own components:
 ${SEEDED_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} role ${a.role}, plan ${a.plan}`).join("\n")}
-Email codes (sign-up, sign-in by code, password reset) are not sent: they appear in this log
-  and at ${urls.idp}/v1/dev/mailbox
+Email codes (sign-up, sign-in by code, password reset) are not sent: they appear in this log,
+  and at ${urls.idp}/v1/dev/mailbox with the header "Authorization: Bearer <CLERK_SECRET_KEY>"
 
 Data lives in ${dataDir}
   (LOCAL_DATA_DIR moves it; npm start -- --reset wipes it)${legacyDataNotice()}
