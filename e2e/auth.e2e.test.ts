@@ -40,7 +40,7 @@ describe("signing up", () => {
     const page = await newPage(PHONE);
     await page.goto(baseUrl);
     await page.waitForURL(/\/sign-in$/);
-    await page.getByRole("link", { name: "Sign up" }).click();
+    await page.getByRole("main").getByRole("link", { name: "Sign up" }).click();
     const email = uniqueEmail("nova");
     await signUp(page, email, "Nova");
     // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.

@@ -1,4 +1,4 @@
-import { ClerkFailed, SignedIn, UserButton } from "@clerk/clerk-react";
+import { ClerkFailed, SignedIn, SignedOut, UserButton } from "@clerk/clerk-react";
 import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { hasPro, isAdmin } from "../../convex/lib/permissions";
 import { useViewer } from "../auth/useViewer";
@@ -35,6 +35,10 @@ export function Layout() {
           <SignedIn>
             <UserButton userProfileUrl="/account" userProfileMode="navigation" showName />
           </SignedIn>
+          <SignedOut>
+            <NavLink to="/sign-in">Sign in</NavLink>
+            <NavLink to="/sign-up">Sign up</NavLink>
+          </SignedOut>
         </div>
       </header>
       <main>
