@@ -18,6 +18,7 @@ import {
   signUp,
   uniqueEmail,
 } from "./browser";
+import { CLERK_JS_VERSION } from "../src/lib/clerkJs";
 
 const baseUrl = inject("spaUrl");
 const { newPage } = chromiumForSuite();
@@ -33,6 +34,24 @@ beforeAll(async () => {
   });
   await signIn(page, baseUrl, "pro@gatehouse.test");
   idle = { page, since: Date.now(), tokenCalls };
+});
+
+describe("Clerk, offline", () => {
+  test("the page runs the pinned clerk-js from the app's own origin, and no request leaves the machine", async () => {
+    const page = await newPage();
+    const requested: string[] = [];
+    page.on("request", (request) => requested.push(request.url()));
+    await signIn(page, baseUrl, "free@gatehouse.test");
+    const version = await page.evaluate(
+      () => (window as unknown as { Clerk: { version: string } }).Clerk.version,
+    );
+    expect(version).toBe(CLERK_JS_VERSION);
+    const origins = new Set(requested.map((url) => new URL(url).origin));
+    // The app (Vite, clerk-js, the proxied Frontend API), the local backend, and the IdP's avatars.
+    for (const origin of origins) expect(origin).toMatch(/^(http|ws):\/\/127\.0\.0\.1:\d+$/);
+    expect(requested.some((url) => url.includes(`/clerkjs/${CLERK_JS_VERSION}/clerk.browser.js`))).toBe(true);
+    expect(requested.some((url) => new URL(url).pathname.startsWith("/__clerk/v1/client"))).toBe(true);
+  });
 });
 
 describe("signing up", () => {
