@@ -80,7 +80,7 @@ async function reactivityFigures() {
   const clients: ConvexClient[] = [];
   const publicTitles: Set<string>[] = [];
   try {
-    const auth = idpClient(idp.url);
+    const auth = idpClient(idp.url, { secretKey: idp.secretKey });
     for (let i = 0; i < USERS; i++) {
       const session = await auth.signUp({ email: `bench${i}@gatehouse.test`, password: "bench-password-1" });
       const client = newClient(backend.url);

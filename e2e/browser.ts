@@ -120,14 +120,15 @@ export async function signUp(page: Page, email: string, name: string) {
 }
 
 /**
- * A fresh account made through the IdP's loopback dev API (for tests about an account, not about
- * signing up). The dev API signs the new user in; that session is ended so it lists no device.
+ * A fresh account made through the IdP's dev API, which takes the secret key (for tests about an
+ * account, not about signing up). The dev API signs the new user in; that session is ended so it
+ * lists no device.
  */
 export async function createAccount(email: string, password = "correct horse battery") {
   const post = (path: string, body: unknown = {}) =>
     fetch(`${stack.idpUrl}${path}`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${stack.idpSecretKey}` },
       body: JSON.stringify(body),
     });
   const response = await post("/v1/dev/sign_up", { email, password, firstName: "Test", lastName: "Account" });

@@ -34,7 +34,7 @@ afterAll(async () => {
 async function clientFor(session: { sessionId: string; token: string }) {
   const client = newClient(backend.url);
   clients.push(client);
-  const idpApi = idpClient(idp.url);
+  const idpApi = idpClient(idp.url, { secretKey: idp.secretKey });
   let first = true;
   const ok = await signIn(client, async () => {
     if (first) {
@@ -53,7 +53,7 @@ function codeOf(error: unknown) {
 
 describe("sign-up → verified webhook → users row → privileges", () => {
   test("a new account appears in users through a real webhook and users.me returns it", async () => {
-    const signedUp = await idpClient(idp.url).signUp({
+    const signedUp = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "newcomer@gatehouse.test",
       password: "correct horse battery",
       firstName: "New",
@@ -74,7 +74,7 @@ describe("sign-up → verified webhook → users row → privileges", () => {
   });
 
   test("admin.setPlan goes through @clerk/backend to the IdP, and its webhook changes the row and the viewer's privileges", async () => {
-    const idpApi = idpClient(idp.url);
+    const idpApi = idpClient(idp.url, { secretKey: idp.secretKey });
     const member = await idpApi.signUp({
       email: "upgrade@gatehouse.test",
       password: "correct horse battery",
@@ -107,7 +107,7 @@ describe("sign-up → verified webhook → users row → privileges", () => {
   });
 
   test("a user deleted in Clerk is denied at once, with a still-valid token", async () => {
-    const idpApi = idpClient(idp.url);
+    const idpApi = idpClient(idp.url, { secretKey: idp.secretKey });
     const doomed = await idpApi.signUp({ email: "doomed@gatehouse.test", password: "correct horse battery" });
     const client = await clientFor(doomed);
     await waitForValue<{ synced: boolean } | null>(
@@ -129,7 +129,9 @@ describe("sign-up → verified webhook → users row → privileges", () => {
   });
 
   test("seeded accounts were synced by webhooks, with their roles and plans", async () => {
-    const admin = await clientFor(await idpClient(idp.url).signIn("admin@gatehouse.test", "gatehouse-dev"));
+    const admin = await clientFor(
+      await idpClient(idp.url, { secretKey: idp.secretKey }).signIn("admin@gatehouse.test", "gatehouse-dev"),
+    );
     const users = await admin.query(api.admin.listUsers, { paginationOpts: { numItems: 50, cursor: null } });
     const byEmail = Object.fromEntries(users.page.map((u) => [u.email, u]));
     expect(byEmail["admin@gatehouse.test"]).toMatchObject({ role: "admin", plan: "pro", synced: true });

@@ -226,12 +226,12 @@ test("restarts a backend killed under it, on the same data and secrets, and a cl
   const back = "The local backend is back at";
   try {
     await until(() => stack.output().includes("Gatehouse is running offline"), 60_000);
-    const { webhookSecret } = JSON.parse(fs.readFileSync(path.join(own, "idp", "secrets.json"), "utf8")) as {
-      webhookSecret: string;
-    };
+    const { webhookSecret, secretKey } = JSON.parse(
+      fs.readFileSync(path.join(own, "idp", "secrets.json"), "utf8"),
+    ) as { webhookSecret: string; secretKey: string };
 
-    // A signed-in ConvexClient with a live subscription, as in the SPA.
-    const idp = idpClient(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}`);
+    // A signed-in ConvexClient with a live subscription, as in the SPA (the dev API takes the key).
+    const idp = idpClient(`http://127.0.0.1:${ports.LOCAL_IDP_PORT}`, { secretKey });
     const session = await idp.signIn("pro@gatehouse.test", SEED_PASSWORD);
     const client = newClient(`http://127.0.0.1:${ports.LOCAL_CONVEX_PORT}`);
     expect(await signIn(client, () => idp.token(session.sessionId))).toBe(true);

@@ -229,10 +229,10 @@ export type Account = SignedIn & { email: string; freshToken(): Promise<string> 
 
 /** A sign-up through the IdP's dev API (a shortcut to what Clerk's <SignUp> does); `freshToken()` mints a new session token. */
 export async function signUp(
-  idpUrl: string,
+  idp: Pick<TestIdp, "url" | "secretKey">,
   input: { email: string; firstName?: string; lastName?: string },
 ): Promise<Account> {
-  const auth = idpClient(idpUrl);
+  const auth = idpClient(idp.url, { secretKey: idp.secretKey });
   const signedIn = await auth.signUp({ ...input, password: "reliability-password" });
   return { ...signedIn, email: input.email, freshToken: () => auth.token(signedIn.sessionId) };
 }
@@ -245,7 +245,7 @@ export async function createAdmin(
   stack: Stack,
   email = "reliability-admin@gatehouse.test",
 ): Promise<Account> {
-  const admin = await signUp(stack.idp.url, { email, firstName: "Rel", lastName: "Admin" });
+  const admin = await signUp(stack.idp, { email, firstName: "Rel", lastName: "Admin" });
   await stack.clerk.users.updateUserMetadata(admin.userId, {
     publicMetadata: { role: "admin", plan: "pro" },
   });

@@ -207,7 +207,7 @@ test("a create committed just before kill -9 and resent by the client after the 
   const { backend, idp } = stack;
   relay = await WsProxy.start(backend.url);
   const log: ClientLog = { warnings: [], errors: [] };
-  const account = await signUp(idp.url, {
+  const account = await signUp(idp, {
     email: "resend@gatehouse.test",
     firstName: "Re",
     lastName: "Send",

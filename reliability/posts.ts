@@ -67,7 +67,7 @@ export async function setUpWriters(
   };
   const accounts = await Promise.all(
     Array.from({ length: users }, (_, i) =>
-      signUp(stack.idp.url, {
+      signUp(stack.idp, {
         email: `${prefix}${i}@gatehouse.test`,
         firstName: "Load",
         lastName: `User${i}`,

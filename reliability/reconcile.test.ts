@@ -53,7 +53,7 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   // Baseline, synced by webhooks as usual; one of the users about to be deleted has a public post.
   const baseline = await Promise.all(
     Array.from({ length: BASELINE }, (_, i) =>
-      signUp(idp.url, { email: `base${i}@gatehouse.test`, firstName: "Base", lastName: `${i}` }),
+      signUp(idp, { email: `base${i}@gatehouse.test`, firstName: "Base", lastName: `${i}` }),
     ),
   );
   await idp.whenDelivered(30_000);
@@ -93,7 +93,7 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   }
   const created = await Promise.all(
     Array.from({ length: NEW_IN_OUTAGE }, (_, i) =>
-      signUp(idp.url, {
+      signUp(idp, {
         email: `outage${i}@gatehouse.test`,
         firstName: i % 4 === 0 ? "" : "Out",
         lastName: `${i}`,
@@ -117,7 +117,7 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   // Users who came and went entirely during the outage: the backend never heard of them.
   const ghosts: string[] = [];
   for (let i = 0; i < 3; i++) {
-    const ghost = await signUp(idp.url, { email: `ghost${i}@gatehouse.test` });
+    const ghost = await signUp(idp, { email: `ghost${i}@gatehouse.test` });
     await clerk.users.deleteUser(ghost.userId);
     ghosts.push(ghost.userId);
     changes += 2;

@@ -84,7 +84,7 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
     }
     const names =
       rng() < 0.8 ? { firstName: `First${emailSeq}`, lastName: rng() < 0.7 ? `Last${emailSeq}` : "" } : {};
-    const account = await signUp(idp.url, { email, ...names });
+    const account = await signUp(idp, { email, ...names });
     live.add(account.userId);
     emailOf.set(account.userId, email);
     counts.created++;

@@ -89,7 +89,10 @@ beforeAll(async () => {
   for (const who of ["pro", "free"] as const) {
     const client = newClient(backend.url);
     const ok = await new Promise<boolean>((resolve) =>
-      client.setAuth(() => idpClient(idp.url).token(sessions[who].sessionId), resolve),
+      client.setAuth(
+        () => idpClient(idp.url, { secretKey: idp.secretKey }).token(sessions[who].sessionId),
+        resolve,
+      ),
     );
     expect(ok).toBe(true);
     wsClients.set(who, client);
@@ -400,7 +403,7 @@ async function call(
         ? client.mutation(fn as never, args as never)
         : client.action(fn as never, args as never);
   }
-  const token = await idpClient(idp.url).token(sessions[who].sessionId);
+  const token = await idpClient(idp.url, { secretKey: idp.secretKey }).token(sessions[who].sessionId);
   const client = httpClientWithToken(backend.url, token);
   return kind === "query"
     ? client.query(fn as never, args as never)
@@ -475,7 +478,7 @@ describe("forged pagination cursors (what the fuzzer found, pinned)", () => {
     async (name, who) => {
       const client = httpClientWithToken(
         backend.url,
-        await idpClient(idp.url).token(sessions[who].sessionId),
+        await idpClient(idp.url, { secretKey: idp.secretKey }).token(sessions[who].sessionId),
       );
       const fn = makeFunctionReference<"query", Record<string, unknown>, unknown>(name);
       const commits = backend.stats().commits;

@@ -81,7 +81,7 @@ async function tokenOf(actor: ActorName | "pro2"): Promise<string | undefined> {
     );
     return token;
   }
-  return idpClient(idp.url).token(sessions[actor].sessionId);
+  return idpClient(idp.url, { secretKey: idp.secretKey }).token(sessions[actor].sessionId);
 }
 
 async function httpAs(actor: ActorName | "pro2"): Promise<Caller> {
@@ -101,7 +101,9 @@ async function wsAs(actor: ActorName): Promise<Caller> {
       // Live actors refresh through the IdP as Clerk's getToken does; deleted/revoked keep their token.
       const session = actor === "deleted" || actor === "revoked" ? null : sessions[actor];
       const fetchToken = async () =>
-        (session ? await idpClient(idp.url).token(session.sessionId) : await tokenOf(actor)) ?? null;
+        (session
+          ? await idpClient(idp.url, { secretKey: idp.secretKey }).token(session.sessionId)
+          : await tokenOf(actor)) ?? null;
       const ok = await new Promise<boolean>((resolve) => c.setAuth(fetchToken, resolve));
       expect(ok, `${actor} signs in over the WebSocket`).toBe(true);
     }
@@ -127,7 +129,7 @@ beforeAll(async () => {
   stack = await startSecurityStack({ tokenLifetimeSeconds: 600 });
   ({ idp, backend } = stack);
   clerk = clerkFor(idp);
-  const api = idpClient(idp.url);
+  const api = idpClient(idp.url, { secretKey: idp.secretKey });
   sessions = {
     free: await signIn(idp, SEEDED.free),
     pro: await signIn(idp, SEEDED.pro),

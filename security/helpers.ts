@@ -38,7 +38,7 @@ export async function startSecurityStack(idpOptions: IdpOptions = {}): Promise<T
 }
 
 export function signIn(idp: TestIdp, email: string, password = SEED_PASSWORD): Promise<SignedIn> {
-  return idpClient(idp.url).signIn(email, password);
+  return idpClient(idp.url, { secretKey: idp.secretKey }).signIn(email, password);
 }
 
 export function clerkFor(idp: TestIdp) {

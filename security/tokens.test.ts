@@ -160,7 +160,7 @@ afterAll(async () => {
 
 /** A fresh real token of `who`, decoded. */
 async function real(who: keyof typeof sessions = "pro") {
-  const token = await idpClient(idp.url).token(sessions[who].sessionId);
+  const token = await idpClient(idp.url, { secretKey: idp.secretKey }).token(sessions[who].sessionId);
   return { token, ...decodeJwtParts(token) };
 }
 
@@ -536,7 +536,10 @@ describe("J15–J17 tampering and substitution", () => {
   });
 
   test("J17 a real token from another (dev) identity provider", async () => {
-    const other = await idpClient(otherIdp.url).signIn(SEEDED.admin, "gatehouse-dev");
+    const other = await idpClient(otherIdp.url, { secretKey: otherIdp.secretKey }).signIn(
+      SEEDED.admin,
+      "gatehouse-dev",
+    );
     await expectRefused("J17 other IdP", other.token);
     // The same claims with our issuer, signed by the other IdP's key: the key does not belong to `iss`.
     const otherKey = idpSigningKey(otherIdp);
@@ -781,7 +784,7 @@ describe("J21–J22", () => {
 
 describe("J23 a still-valid token of a deleted or demoted user", () => {
   test("deleted in Clerk: the token still verifies, every authed call is UNAUTHENTICATED, nothing written", async () => {
-    const idpApi = idpClient(idp.url);
+    const idpApi = idpClient(idp.url, { secretKey: idp.secretKey });
     const doomed = await idpApi.signUp({
       email: "j23-deleted@security.test",
       password: "correct horse battery",
@@ -814,7 +817,7 @@ describe("J23 a still-valid token of a deleted or demoted user", () => {
   });
 
   test("demoted admin: the token still says admin/pro, the synced row wins", async () => {
-    const idpApi = idpClient(idp.url);
+    const idpApi = idpClient(idp.url, { secretKey: idp.secretKey });
     const clerk = clerkFor(idp);
     const user = await idpApi.signUp({
       email: "j23-revoked@security.test",
@@ -862,8 +865,8 @@ describe("J23 a still-valid token of a deleted or demoted user", () => {
 
   test("a token of an ended session keeps working until it expires (documented ≤ 60 s window)", async () => {
     const session = await signIn(idp, SEEDED.free);
-    const token = await idpClient(idp.url).token(session.sessionId);
-    await idpClient(idp.url).signOut(session.sessionId);
+    const token = await idpClient(idp.url, { secretKey: idp.secretKey }).token(session.sessionId);
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signOut(session.sessionId);
     const ws = await wsProbe(token, "recorded J23");
     tally.record(
       `J23 token of a signed-out session: ${ws.authenticated ? "still accepted until exp (stateless, ≤ 60 s)" : "refused"}`,

@@ -682,8 +682,14 @@ describe("a mutation resend under someone else's session id", () => {
 
   test("an anonymous or another user's socket never gets the victim's result, and the victim's resend is deduplicated", async () => {
     const { idpClient } = await import("../local/idp/client.ts");
-    const pro = await idpClient(idp.url).signIn("pro@gatehouse.test", "gatehouse-dev");
-    const free = await idpClient(idp.url).signIn("free@gatehouse.test", "gatehouse-dev");
+    const pro = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+      "pro@gatehouse.test",
+      "gatehouse-dev",
+    );
+    const free = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+      "free@gatehouse.test",
+      "gatehouse-dev",
+    );
     const sessionId = crypto.randomUUID();
     const args = { title: "victim's post", body: "" };
 

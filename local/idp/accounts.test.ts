@@ -16,8 +16,13 @@ async function rejection(promise: Promise<unknown>): Promise<IdpRequestError> {
   throw new Error("expected the request to fail");
 }
 
-function postJson(url: string, body: string, contentType = "application/json") {
-  return fetch(url, { method: "POST", headers: { "Content-Type": contentType }, body });
+/** A POST to the dev API with the IdP's key (which it takes) and a raw body. */
+function postJson(idp: TestIdp, path: string, body: string, contentType = "application/json") {
+  return fetch(`${idp.url}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": contentType, Authorization: `Bearer ${idp.secretKey}` },
+    body,
+  });
 }
 
 describe("sign-up, sign-in and sessions", () => {
@@ -26,7 +31,7 @@ describe("sign-up, sign-in and sessions", () => {
 
   beforeAll(async () => {
     idp = await startTestIdp();
-    client = idpClient(idp.url);
+    client = idpClient(idp.url, { secretKey: idp.secretKey });
   });
   afterAll(() => idp.dispose());
 
@@ -41,7 +46,8 @@ describe("sign-up, sign-in and sessions", () => {
 
   it("answers JSON with the exact content type", async () => {
     const response = await postJson(
-      `${idp.url}/v1/dev/sign_in`,
+      idp,
+      "/v1/dev/sign_in",
       JSON.stringify({ email: "x@y.test", password: "z" }),
     );
     expect(response.headers.get("content-type")).toBe("application/json");
@@ -67,7 +73,7 @@ describe("sign-up, sign-in and sessions", () => {
       { password: "long enough" },
       { email: "a@example.test", password: 12345678 },
     ]) {
-      const response = await postJson(`${idp.url}/v1/dev/sign_up`, JSON.stringify(body));
+      const response = await postJson(idp, "/v1/dev/sign_up", JSON.stringify(body));
       expect(response.status).toBe(400);
       const json = (await response.json()) as {
         errors: Array<{ code: string; message: string; long_message: string }>;
@@ -75,8 +81,8 @@ describe("sign-up, sign-in and sessions", () => {
       expect(json.errors[0]).toMatchObject({ code: "form_param_invalid" });
       expect(json.errors[0]?.long_message).toBeTruthy();
     }
-    expect((await postJson(`${idp.url}/v1/dev/sign_up`, "{not json")).status).toBe(400);
-    expect((await postJson(`${idp.url}/v1/dev/sign_up`, "email=a", "text/plain")).status).toBe(415);
+    expect((await postJson(idp, "/v1/dev/sign_up", "{not json")).status).toBe(400);
+    expect((await postJson(idp, "/v1/dev/sign_up", "email=a", "text/plain")).status).toBe(415);
   });
 
   it("mints fresh tokens for a live session and none after sign-out", async () => {
@@ -115,7 +121,7 @@ describe("persistence", () => {
 
   it("keeps the signing key, users and sessions across a restart, and no plain passwords", async () => {
     const first = await startTestIdp({ dataDir });
-    const before = await idpClient(first.url).signUp({
+    const before = await idpClient(first.url, { secretKey: first.secretKey }).signUp({
       email: "kept@example.test",
       password: "plain-text-pw-42",
     });
@@ -124,7 +130,7 @@ describe("persistence", () => {
 
     const second = await startTestIdp({ dataDir });
     try {
-      const client = idpClient(second.url);
+      const client = idpClient(second.url, { secretKey: second.secretKey });
       const after = await client.signIn("kept@example.test", "plain-text-pw-42");
       expect(after.userId).toBe(before.userId);
       expect(decodeProtectedHeader(after.token).kid).toBe(kidBefore);
@@ -151,13 +157,25 @@ describe("persistence", () => {
   it("starts empty after reset, with a new key", async () => {
     const before = await startTestIdp({ dataDir });
     const kid = decodeProtectedHeader(
-      (await idpClient(before.url).signIn("kept@example.test", "plain-text-pw-42")).token,
+      (
+        await idpClient(before.url, { secretKey: before.secretKey }).signIn(
+          "kept@example.test",
+          "plain-text-pw-42",
+        )
+      ).token,
     ).kid;
     await before.close();
     const after = await startTestIdp({ dataDir, reset: true });
     try {
       expect(
-        (await rejection(idpClient(after.url).signIn("kept@example.test", "plain-text-pw-42"))).status,
+        (
+          await rejection(
+            idpClient(after.url, { secretKey: after.secretKey }).signIn(
+              "kept@example.test",
+              "plain-text-pw-42",
+            ),
+          )
+        ).status,
       ).toBe(401);
       const { keys } = (await (await fetch(`${after.url}/.well-known/jwks.json`)).json()) as {
         keys: Array<{ kid: string }>;
@@ -175,7 +193,10 @@ describe("seeding", () => {
     try {
       expect(await idp.seed()).toEqual([]); // already there: nothing new
       for (const account of SEEDED_ACCOUNTS) {
-        const { token } = await idpClient(idp.url).signIn(account.email, SEED_PASSWORD);
+        const { token } = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+          account.email,
+          SEED_PASSWORD,
+        );
         const { payload } = await jwtVerify(
           token,
           createRemoteJWKSet(new URL(`${idp.url}/.well-known/jwks.json`)),
@@ -212,10 +233,13 @@ describe("brute-force protection", () => {
     meta: Record<string, unknown> | undefined;
   }
 
-  async function attempt(url: string, email: string, password: string, origin?: string): Promise<Answer> {
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
+  async function attempt(idp: TestIdp, email: string, password: string, origin?: string): Promise<Answer> {
+    const headers: Record<string, string> = {
+      "Content-Type": "application/json",
+      Authorization: `Bearer ${idp.secretKey}`,
+    };
     if (origin) headers["Origin"] = origin;
-    const response = await fetch(`${url}/v1/dev/sign_in`, {
+    const response = await fetch(`${idp.url}/v1/dev/sign_in`, {
       method: "POST",
       headers,
       body: JSON.stringify({ email, password }),
@@ -238,7 +262,10 @@ describe("brute-force protection", () => {
     const clock = { t: Date.now() };
     const logger = memoryLogger();
     const idp = await startTestIdp({ now: () => clock.t, logger, ...options });
-    await idpClient(idp.url).signUp({ email: "victim@example.test", password: "right-password" });
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
+      email: "victim@example.test",
+      password: "right-password",
+    });
     return { idp, clock, logger };
   }
 
@@ -247,10 +274,10 @@ describe("brute-force protection", () => {
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 40; i++) {
-        statuses.push((await attempt(idp.url, "victim@example.test", `guess-${i}`)).status);
+        statuses.push((await attempt(idp, "victim@example.test", `guess-${i}`)).status);
       }
       expect(statuses).toEqual([...Array<number>(5).fill(401), ...Array<number>(35).fill(429)]);
-      const right = await attempt(idp.url, "victim@example.test", "right-password", "http://127.0.0.1:5173");
+      const right = await attempt(idp, "victim@example.test", "right-password", "http://127.0.0.1:5173");
       expect(right).toEqual({
         status: 429,
         retryAfter: "1",
@@ -266,10 +293,14 @@ describe("brute-force protection", () => {
   it("answers a refusal as uncacheable JSON, readable by no page (the dev API grants no CORS)", async () => {
     const { idp } = await idpOnClock({ signInLimits: { backoffAfterFailures: 1 } });
     try {
-      await attempt(idp.url, "victim@example.test", "wrong");
+      await attempt(idp, "victim@example.test", "wrong");
       const response = await fetch(`${idp.url}/v1/dev/sign_in`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Origin: "http://127.0.0.1:5173" },
+        headers: {
+          "Content-Type": "application/json",
+          Origin: "http://127.0.0.1:5173",
+          Authorization: `Bearer ${idp.secretKey}`,
+        },
         body: JSON.stringify({ email: "victim@example.test", password: "right-password" }),
       });
       expect(response.status).toBe(429);
@@ -286,8 +317,8 @@ describe("brute-force protection", () => {
       signInLimits: { backoffAfterFailures: 3, lockoutAfterFailures: 5, lockoutMs: 10 * 60_000 },
     });
     try {
-      const wrong = () => attempt(idp.url, "victim@example.test", "wrong-password");
-      const right = () => attempt(idp.url, "Victim@Example.test", "right-password");
+      const wrong = () => attempt(idp, "victim@example.test", "wrong-password");
+      const right = () => attempt(idp, "Victim@Example.test", "right-password");
       for (let i = 0; i < 3; i++) expect((await wrong()).status).toBe(401);
       expect(await right()).toMatchObject({ status: 429, code: "user_locked", retryAfter: "1" });
       clock.t += 1_000;
@@ -310,7 +341,10 @@ describe("brute-force protection", () => {
       clock.t += 10 * 60_000 - 1_000;
       expect(await right()).toMatchObject({ status: 429, retryAfter: "1" });
       clock.t += 1_000;
-      const { sessionId } = await idpClient(idp.url).signIn("victim@example.test", "right-password");
+      const { sessionId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+        "victim@example.test",
+        "right-password",
+      );
       expect(logger.lines.join("\n")).not.toMatch(/right-password|wrong-password|sess_/);
       expect(sessionId).toMatch(/^sess_/);
       // The success cleared the count: two more failures are plain 401s again.
@@ -323,13 +357,13 @@ describe("brute-force protection", () => {
   it("limits each client across many emails, existing or not, with 429 too_many_requests", async () => {
     const { idp, clock } = await idpOnClock({ signInLimits: { clientBurst: 4, clientRefillMs: 60_000 } });
     try {
-      const client = idpClient(idp.url);
+      const client = idpClient(idp.url, { secretKey: idp.secretKey });
       for (let i = 0; i < 10; i++) await client.signIn("victim@example.test", "right-password"); // free
       const emails = ["victim@example.test", "nobody1@example.test", "nobody2@example.test", "x@y.test"];
-      for (const email of emails) expect((await attempt(idp.url, email, "wrong")).status).toBe(401);
+      for (const email of emails) expect((await attempt(idp, email, "wrong")).status).toBe(401);
       for (const email of ["fresh@example.test", "victim@example.test"]) {
         expect(
-          await attempt(idp.url, email, email === "fresh@example.test" ? "wrong" : "right-password"),
+          await attempt(idp, email, email === "fresh@example.test" ? "wrong" : "right-password"),
         ).toEqual({
           status: 429,
           retryAfter: "60",
@@ -339,7 +373,7 @@ describe("brute-force protection", () => {
         });
       }
       clock.t += 60_000;
-      expect((await attempt(idp.url, "victim@example.test", "right-password")).status).toBe(200);
+      expect((await attempt(idp, "victim@example.test", "right-password")).status).toBe(200);
     } finally {
       await idp.dispose();
     }
@@ -353,7 +387,7 @@ describe("brute-force protection", () => {
       const run = async (email: string) => {
         const answers: Answer[] = [];
         for (let i = 0; i < 6; i++) {
-          answers.push(await attempt(idp.url, email, "wrong-password"));
+          answers.push(await attempt(idp, email, "wrong-password"));
           clock.t += 1_000;
         }
         return answers;

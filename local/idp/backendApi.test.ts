@@ -23,7 +23,7 @@ describe("Backend API through the real @clerk/backend client", () => {
   beforeAll(async () => {
     idp = await startTestIdp({ seed: true });
     clerk = createClerkClient({ secretKey: idp.secretKey, apiUrl: idp.url });
-    ({ userId } = await idpClient(idp.url).signUp({
+    ({ userId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "bapi@example.test",
       password: "long enough",
       firstName: "Bea",
@@ -142,7 +142,10 @@ describe("Backend API through the real @clerk/backend client", () => {
   });
 
   it("serves the JWKS for verifyToken with secretKey and apiUrl", async () => {
-    const { token } = await idpClient(idp.url).signIn("bapi@example.test", "long enough");
+    const { token } = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+      "bapi@example.test",
+      "long enough",
+    );
     const claims = await verifyToken(token, {
       secretKey: idp.secretKey,
       apiUrl: idp.url,
@@ -152,7 +155,7 @@ describe("Backend API through the real @clerk/backend client", () => {
   });
 
   it("deleteUser returns Clerk's deleted object and ends the user's sessions", async () => {
-    const client = idpClient(idp.url);
+    const client = idpClient(idp.url, { secretKey: idp.secretKey });
     const { sessionId } = await client.signIn("bapi@example.test", "long enough");
     const deleted = await clerk.users.deleteUser(userId);
     expect(deleted).toMatchObject({ id: userId, deleted: true, object: "user" });
@@ -169,7 +172,7 @@ describe("updated_at under a clock that stands still", () => {
     const idp = await startTestIdp({ now: () => Date.UTC(2030, 0, 1) });
     try {
       const clerk = createClerkClient({ secretKey: idp.secretKey, apiUrl: idp.url });
-      const { userId } = await idpClient(idp.url).signUp({
+      const { userId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
         email: "still@example.test",
         password: "long enough",
       });

@@ -1,6 +1,7 @@
 /**
- * A small client for the IdP's dev endpoints (what the SPA does from the browser), for tests,
- * e2e set-up and benchmarks. Uses only `fetch`, so it runs in Node and in browsers alike.
+ * A small client for the IdP's dev API (`/v1/dev/*`: sign-up, sign-in, tokens, sign-out as JSON
+ * shortcuts), for tests, e2e set-up, benchmarks and tools. The dev API takes the IdP's Backend API
+ * key, so every client is made with it. Uses only `fetch`.
  */
 
 import type { SignedIn } from "./accounts.ts";
@@ -26,13 +27,20 @@ export class IdpRequestError extends Error {
 }
 
 export interface IdpClientOptions {
+  /**
+   * The IdP's Backend API key (`CLERK_SECRET_KEY`; a test IdP's `secretKey`), sent as
+   * `Authorization: Bearer`: the dev API answers 401 `authentication_invalid` without it.
+   */
+  secretKey: string;
   /** Sent as `Origin` (outside a browser), which becomes the token's `azp`. */
   origin?: string;
 }
 
-export function idpClient(baseUrl: string, options: IdpClientOptions = {}) {
+export function idpClient(baseUrl: string, options: IdpClientOptions) {
+  // An unset variable read as "" would only fail later, as a 401 on the first call.
+  if (!options.secretKey) throw new Error("idpClient needs the IdP's secret key (CLERK_SECRET_KEY)");
   async function post<T>(path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { Authorization: `Bearer ${options.secretKey}` };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (options.origin) headers["Origin"] = options.origin;
     const response = await fetch(`${baseUrl}${path}`, {

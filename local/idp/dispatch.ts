@@ -14,7 +14,7 @@ import { unauthorized } from "./routes/backendApi.ts";
 import type { Route } from "./routes/route.ts";
 
 export interface DispatchOptions {
-  /** The Backend API key, for `backend` routes (and the dev mailbox). */
+  /** The Backend API key, for `backend` routes (the Backend API, the dev API and the dev mailbox). */
   secretKey: string;
   /** Which `Origin`s may change state through the Frontend API (`fapi/originCheck.ts`). */
   fapiOrigins: FapiOriginPolicy;

@@ -221,7 +221,7 @@ describe("the 429 answer", () => {
       const post = () =>
         fetch(`${idp.url}/v1/dev/sign_in`, {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${idp.secretKey}` },
           body: JSON.stringify({ email: "a@x.test", password: "wrong-password" }),
         });
       await post();

@@ -43,7 +43,7 @@ describe("discovery, JWKS and session tokens", () => {
   });
 
   it("issues tokens that verify against the remote JWKS as Convex checks them", async () => {
-    const { token, userId, sessionId } = await idpClient(idp.url).signUp({
+    const { token, userId, sessionId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "verify@example.test",
       password: "correct horse",
     });
@@ -59,7 +59,10 @@ describe("discovery, JWKS and session tokens", () => {
   });
 
   it("rejects a token signed for another audience or issuer", async () => {
-    const { token } = await idpClient(idp.url).signIn("verify@example.test", "correct horse");
+    const { token } = await idpClient(idp.url, { secretKey: idp.secretKey }).signIn(
+      "verify@example.test",
+      "correct horse",
+    );
     const jwks = createRemoteJWKSet(new URL(`${idp.url}/.well-known/jwks.json`));
     await expect(jwtVerify(token, jwks, { issuer: idp.url, audience: "other" })).rejects.toThrow();
     await expect(jwtVerify(token, jwks, { issuer: `${idp.url}/`, audience: "convex" })).rejects.toThrow();
@@ -76,7 +79,11 @@ describe("discovery, JWKS and session tokens", () => {
     expect(loopback.headers.get("access-control-allow-origin")).toBeNull();
     const call = await fetch(`${idp.url}/v1/dev/sign_in`, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Origin: "http://localhost:5173" },
+      headers: {
+        "Content-Type": "application/json",
+        Origin: "http://localhost:5173",
+        Authorization: `Bearer ${idp.secretKey}`,
+      },
       body: JSON.stringify({ email: "verify@example.test", password: "correct horse" }),
     });
     expect(call.status).toBe(200);
@@ -133,7 +140,10 @@ describe("session token claims", () => {
 
   it("carries exactly Clerk's Convex claims, a 60 s lifetime and metadata defaults", async () => {
     const origin = "http://127.0.0.1:5173";
-    const { token, userId, sessionId } = await idpClient(idp.url, { origin }).signUp({
+    const { token, userId, sessionId } = await idpClient(idp.url, {
+      secretKey: idp.secretKey,
+      origin,
+    }).signUp({
       email: "Claims@Example.test",
       password: "long enough",
       firstName: "Clara",
@@ -177,7 +187,7 @@ describe("session token claims", () => {
   });
 
   it("uses the IdP URL as azp without an Origin, and the email as name without a name", async () => {
-    const { token } = await idpClient(idp.url).signUp({
+    const { token } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "noname@example.test",
       password: "long enough",
     });
@@ -193,7 +203,7 @@ describe("session token claims", () => {
   });
 
   it("puts role and plan from public metadata (never unsafe metadata) into the token", async () => {
-    const client = idpClient(idp.url);
+    const client = idpClient(idp.url, { secretKey: idp.secretKey });
     const { userId, sessionId } = await client.signUp({
       email: "meta@example.test",
       password: "long enough",

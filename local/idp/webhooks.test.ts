@@ -79,7 +79,7 @@ describe("user.* webhooks", () => {
     const idp = await idpWith({ webhookUrl: hook.url });
     const clerk = createClerkClient({ secretKey: idp.secretKey, apiUrl: idp.url });
 
-    const { userId } = await idpClient(idp.url).signUp({
+    const { userId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "hook@example.test",
       password: "long enough",
     });
@@ -121,7 +121,10 @@ describe("user.* webhooks", () => {
   it("does not verify under another secret", async () => {
     const hook = await receiver();
     const idp = await idpWith({ webhookUrl: hook.url });
-    await idpClient(idp.url).signUp({ email: "secret@example.test", password: "long enough" });
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
+      email: "secret@example.test",
+      password: "long enough",
+    });
     await idp.whenDelivered(5_000);
     const other = "whsec_" + Buffer.from("another-32-byte-secret-for-tests").toString("base64");
     expect(() => verify(hook.received[0] as ReceivedWebhook, other)).toThrow();
@@ -144,7 +147,10 @@ describe("user.* webhooks", () => {
     const logger = memoryLogger();
     const idp = await idpWith({ webhookUrl: hook.url, logger });
 
-    await idpClient(idp.url).signUp({ email: "retry@example.test", password: "long enough" });
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
+      email: "retry@example.test",
+      password: "long enough",
+    });
     await idp.whenDelivered(5_000);
 
     expect(hook.received.map((w) => w.status)).toEqual([500, 500, 200]);
@@ -166,7 +172,7 @@ describe("user.* webhooks", () => {
     const idp = await idpWith({ webhookUrl: hook.url });
     const clerk = createClerkClient({ secretKey: idp.secretKey, apiUrl: idp.url });
 
-    const { userId } = await idpClient(idp.url).signUp({
+    const { userId } = await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
       email: "order@example.test",
       password: "long enough",
     });
@@ -185,7 +191,7 @@ describe("user.* webhooks", () => {
     hook.respond = (_n, body) => (body.includes("dropped@example.test") ? 500 : 200);
     const logger = memoryLogger();
     const idp = await idpWith({ webhookUrl: hook.url, logger, maxAttempts: 3, retryDelaysMs: [300] });
-    const client = idpClient(idp.url);
+    const client = idpClient(idp.url, { secretKey: idp.secretKey });
     await client.signUp({ email: "dropped@example.test", password: "long enough" });
     await client.signUp({ email: "fine@example.test", password: "long enough" });
     await eventually(() => idp.deliveryStats().delivered === 1);
@@ -202,7 +208,10 @@ describe("user.* webhooks", () => {
     const down = await startWebhookReceiver();
     await down.close(); // nothing listens on its port now
     const idp = await idpWith({ webhookUrl: down.url });
-    await idpClient(idp.url).signUp({ email: "down@example.test", password: "long enough" });
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
+      email: "down@example.test",
+      password: "long enough",
+    });
     await expect(idp.whenDelivered(100)).rejects.toThrow(/undelivered/);
     expect(idp.pendingDeliveries()).toBe(1);
   });
@@ -220,7 +229,7 @@ describe("user.* webhooks", () => {
       webhookUrl: down.url,
       logger,
     });
-    const { userId } = await idpClient(first.url).signUp({
+    const { userId } = await idpClient(first.url, { secretKey: first.secretKey }).signUp({
       email: "restart@example.test",
       password: "long enough",
     });
@@ -246,7 +255,10 @@ describe("user.* webhooks", () => {
 
   it("can be pointed at a receiver after start, and records nothing without one", async () => {
     const idp = await idpWith({});
-    await idpClient(idp.url).signUp({ email: "quiet@example.test", password: "long enough" });
+    await idpClient(idp.url, { secretKey: idp.secretKey }).signUp({
+      email: "quiet@example.test",
+      password: "long enough",
+    });
     expect(idp.pendingDeliveries()).toBe(0);
 
     const hook = await receiver();

@@ -465,8 +465,12 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     // The other browser's session ended (sign_out_of_other_sessions).
     const otherClient = await setup.call<Envelope<ClientWire>>("GET", "/client");
     expect(otherClient.body.response.sessions.map((s) => s.id)).not.toContain(otherSession);
-    const devToken = await fetch(`${idp.url}/v1/dev/sessions/${otherSession}/tokens`, { method: "POST" });
-    expect(devToken.status).toBeGreaterThanOrEqual(400);
+    const devToken = await fetch(`${idp.url}/v1/dev/sessions/${otherSession}/tokens`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${idp.secretKey}` },
+    });
+    expect(devToken.status).toBe(401);
+    expect(((await devToken.json()) as ErrorBody).errors[0]?.code).toBe("session_not_active");
 
     // user.updated with the new password_last_updated_at.
     await idp.whenDelivered(5_000);
@@ -491,7 +495,11 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     const dev = async (password: string) =>
       fetch(`${idp.url}/v1/dev/sign_in`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Origin: ORIGIN },
+        headers: {
+          "Content-Type": "application/json",
+          Origin: ORIGIN,
+          Authorization: `Bearer ${idp.secretKey}`,
+        },
         body: JSON.stringify({ email, password }),
       });
     expect((await dev("old password")).status).toBe(401);

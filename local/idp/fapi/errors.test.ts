@@ -292,7 +292,7 @@ describe("Frontend API sign-in throttle", () => {
     // A failure through the dev API counts against the same email.
     const dev = await fetch(`${idp.url}/v1/dev/sign_in`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${idp.secretKey}` },
       body: JSON.stringify({ email: "pro@gatehouse.test", password: "wrong-2" }),
     });
     expect(dev.status).toBe(401);

@@ -181,8 +181,12 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       organization_id: "",
     });
     expect(token.status).toBe(401);
-    const dev = await fetch(`${idp.url}/v1/dev/sessions/${session.id}/tokens`, { method: "POST" });
+    const dev = await fetch(`${idp.url}/v1/dev/sessions/${session.id}/tokens`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${idp.secretKey}` },
+    });
     expect(dev.status).toBe(401);
+    expect(((await dev.json()) as ErrorBody).errors[0]?.code).toBe("session_not_active");
     const reload = await fapi.call<Envelope<ClientWire | null>>("GET", "/client");
     expect(reload.body.response?.sessions).toEqual([]);
   });
@@ -230,7 +234,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     // The same session through today's dev API, at the same (frozen) time and origin.
     const today = await fetch(`${idp.url}/v1/dev/sessions/${sessionId}/tokens`, {
       method: "POST",
-      headers: { Origin: ORIGIN },
+      headers: { Origin: ORIGIN, Authorization: `Bearer ${idp.secretKey}` },
     });
     const todays = decodeJwt(((await today.json()) as { token: string }).token);
     expect(c).toEqual({ ...todays, pla: "u:pro" });
@@ -437,11 +441,10 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     expect(reload.body.response).toBeNull();
     const token = await fetch(
       `${idp.url}/v1/dev/sessions/${signIn.body.response.created_session_id}/tokens`,
-      {
-        method: "POST",
-      },
+      { method: "POST", headers: { Authorization: `Bearer ${idp.secretKey}` } },
     );
     expect(token.status).toBe(401);
+    expect(((await token.json()) as ErrorBody).errors[0]?.code).toBe("session_not_active");
   });
 });
 

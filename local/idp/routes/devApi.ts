@@ -27,14 +27,20 @@ const sessionGone = () =>
 
 /**
  * Shortcuts for tests and tools on this machine (the SPA uses Clerk's Frontend API, `fapi/`):
- * sign-up, sign-in, token refresh and sign-out as JSON calls. No CORS: no page can read a token.
+ * sign-up, sign-in, token refresh and sign-out as JSON calls. They take the Backend API key
+ * (`Authorization: Bearer <secret key>`, access `backend`, checked in `dispatch.ts` before the
+ * handler reads the body), like the dev mailbox: loopback is not enough, since sign-up here makes a
+ * *verified* account for any email without a code and the token route mints tokens for any session
+ * id; Clerk's own way to create users and sessions is its Backend API, which takes that key too.
+ * A missing or wrong key is a 401 `authentication_invalid` and changes nothing. No CORS: no page
+ * can read a token. (`/v1/dev/avatars/*` are public images, `avatars.ts`.)
  */
 export function devApiRoutes(accounts: Accounts): Route[] {
   return [
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sign_up$/,
-      access: "local",
+      access: "backend",
       handle: async ({ req, origin }) => {
         const { password, ...profile } = parseInput(signUpBody, await readJson(req));
         const signedIn = await accounts.signUp(profile, password, origin);
@@ -51,7 +57,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sign_in$/,
-      access: "local",
+      access: "backend",
       handle: async ({ req, origin }) => {
         const body = parseInput(signInBody, await readJson(req));
         const client = clientKey(req.socket.remoteAddress);
@@ -64,7 +70,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sessions\/([^/]+)\/tokens$/,
-      access: "local",
+      access: "backend",
       handle: async ({ params: [sessionId = ""], origin }) => {
         const token = await accounts.mintToken(sessionId, origin);
         if (!token) throw sessionGone();
@@ -74,7 +80,7 @@ export function devApiRoutes(accounts: Accounts): Route[] {
     {
       method: "POST",
       pattern: /^\/v1\/dev\/sessions\/([^/]+)\/end$/,
-      access: "local",
+      access: "backend",
       handle: ({ params: [sessionId = ""] }) => {
         accounts.endSession(sessionId);
         return ok({});

@@ -8,14 +8,13 @@ import type { Result } from "../http.ts";
  * - `public`: anyone's page, like Clerk's image CDN: `Access-Control-Allow-Origin: *`, no
  *   credentials (avatars, which clerk-js loads with `crossorigin`);
  * - `backend`: Clerk's Backend API, `Authorization: Bearer <secret key>`, no CORS; also the dev
- *   mailbox (its codes reset passwords, so loopback alone is not enough);
+ *   mailbox (its codes reset passwords) and the dev API (verified sign-ups without a code, tokens
+ *   for a session id), for which loopback alone is not enough;
  * - `fapi`: Clerk's Frontend API, called by clerk-js same-origin through a proxy, identified by the
  *   `__client` cookie: no CORS, POST with `?_method=PATCH|PUT|DELETE` stands for that method, and
- *   every call but GET needs an allowed `Origin` (CSRF, `fapi/originCheck.ts`);
- * - `local`: tools on this machine (tests, curl), the dev API: no CORS, so no page can read the
- *   answer (a cross-origin fetch gets an opaque response), and no `_method`.
+ *   every call but GET needs an allowed `Origin` (CSRF, `fapi/originCheck.ts`).
  */
-export type Access = "browser" | "public" | "backend" | "fapi" | "local";
+export type Access = "browser" | "public" | "backend" | "fapi";
 
 export interface RouteContext {
   req: IncomingMessage;
