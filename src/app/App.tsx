@@ -15,9 +15,11 @@ const AdminPage = lazy(() => import("../features/admin/AdminPage"));
 
 const loading = <p className="muted center">Loading…</p>;
 
-function signedIn(page: ReactNode) {
-  return <RequireSignedIn>{page}</RequireSignedIn>;
-}
+const signedIn = (page: ReactNode) => <RequireSignedIn>{page}</RequireSignedIn>;
+/** A page split into its own chunk (loaded on first visit). */
+const lazyPage = (page: ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;
+/** Clerk's components, centred like the rest of the content. */
+const clerkPage = (component: ReactNode) => <div className="clerk-page">{component}</div>;
 
 export function App() {
   return (
@@ -40,54 +42,18 @@ function AppRoutes() {
       <Routes>
         <Route element={<Layout />}>
           {/* Clerk's own components; `path` routing keeps their steps (factor two, code) in the URL.
-                A signed-in visitor is sent on by the components themselves. */}
-          <Route
-            path="/sign-in/*"
-            element={
-              <div className="clerk-page">
-                <SignIn routing="path" path="/sign-in" />
-              </div>
-            }
-          />
-          <Route
-            path="/sign-up/*"
-            element={
-              <div className="clerk-page">
-                <SignUp routing="path" path="/sign-up" />
-              </div>
-            }
-          />
+              A signed-in visitor is sent on by the components themselves. */}
+          <Route path="/sign-in/*" element={clerkPage(<SignIn routing="path" path="/sign-in" />)} />
+          <Route path="/sign-up/*" element={clerkPage(<SignUp routing="path" path="/sign-up" />)} />
           <Route path="/onboarding" element={signedIn(<Onboarding />)} />
           <Route
             path="/account/*"
-            element={signedIn(
-              <div className="clerk-page">
-                <UserProfile routing="path" path="/account" />
-              </div>,
-            )}
+            element={signedIn(clerkPage(<UserProfile routing="path" path="/account" />))}
           />
           <Route path="/" element={signedIn(<Dashboard />)} />
           <Route path="/public" element={signedIn(<PublicFeed />)} />
-          <Route
-            path="/insights"
-            element={signedIn(
-              <InsightsGate>
-                <Suspense fallback={loading}>
-                  <Insights />
-                </Suspense>
-              </InsightsGate>,
-            )}
-          />
-          <Route
-            path="/admin"
-            element={signedIn(
-              <RequireAdmin>
-                <Suspense fallback={loading}>
-                  <AdminPage />
-                </Suspense>
-              </RequireAdmin>,
-            )}
-          />
+          <Route path="/insights" element={signedIn(<InsightsGate>{lazyPage(<Insights />)}</InsightsGate>)} />
+          <Route path="/admin" element={signedIn(<RequireAdmin>{lazyPage(<AdminPage />)}</RequireAdmin>)} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Route>
       </Routes>
