@@ -74,9 +74,13 @@ describe("the account page", () => {
     await other.getByRole("button").click();
     await laptop.getByRole("menuitem", { name: "Sign out of device" }).click();
     await expect.poll(() => devices.count()).toBe(1);
+    const revokedAt = Date.now();
 
     // The phone learns at its next session check; its Convex token expires within a minute.
     await phone.waitForURL(/\/sign-in/, { timeout: 90_000 });
+    console.log(
+      `[e2e] the revoked device was signed out ${((Date.now() - revokedAt) / 1000).toFixed(1)} s later`,
+    );
     await laptop.goto(`${baseUrl}/`);
     await laptop.getByRole("heading", { name: "My posts" }).waitFor();
   }, 150_000);

@@ -155,5 +155,8 @@ describe("staying signed in", () => {
     await page.getByRole("heading", { name: title }).waitFor();
     // Tokens live 60 s; clerk-js fetched fresh ones by itself while nobody touched the tab.
     expect(tokenCalls.length).toBeGreaterThanOrEqual(2);
+    console.log(
+      `[e2e] idle ${Math.round((Date.now() - since) / 1000)} s: ${tokenCalls.length} token requests`,
+    );
   }, 180_000);
 });
