@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "./client.ts";
 import { SEED_PASSWORD, SEEDED_ACCOUNTS } from "./config.ts";
-import { memoryLogger, startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
+import { callAsBackend, memoryLogger, startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
 
 async function rejection(promise: Promise<unknown>): Promise<IdpRequestError> {
   try {
@@ -106,9 +106,7 @@ describe("sign-up, sign-in and sessions", () => {
 
   it("serves each user an avatar image", async () => {
     const { userId } = await client.signIn("ann@example.test", "s3cret-pass");
-    const user = (await (
-      await fetch(`${idp.url}/v1/users/${userId}`, { headers: { Authorization: `Bearer ${idp.secretKey}` } })
-    ).json()) as { image_url: string };
+    const user = (await (await callAsBackend(idp, `/v1/users/${userId}`)).json()) as { image_url: string };
     const image = await fetch(user.image_url);
     expect(image.headers.get("content-type")).toBe("image/svg+xml");
     expect(await image.text()).toContain(">A</text>");
@@ -234,16 +232,7 @@ describe("brute-force protection", () => {
   }
 
   async function attempt(idp: TestIdp, email: string, password: string, origin?: string): Promise<Answer> {
-    const headers: Record<string, string> = {
-      "Content-Type": "application/json",
-      Authorization: `Bearer ${idp.secretKey}`,
-    };
-    if (origin) headers["Origin"] = origin;
-    const response = await fetch(`${idp.url}/v1/dev/sign_in`, {
-      method: "POST",
-      headers,
-      body: JSON.stringify({ email, password }),
-    });
+    const response = await callAsBackend(idp, "/v1/dev/sign_in", { json: { email, password }, origin });
     const body = (await response.json()) as {
       errors?: Array<{ code: string; long_message: string; meta: Record<string, unknown> }>;
     };
@@ -294,14 +283,9 @@ describe("brute-force protection", () => {
     const { idp } = await idpOnClock({ signInLimits: { backoffAfterFailures: 1 } });
     try {
       await attempt(idp, "victim@example.test", "wrong");
-      const response = await fetch(`${idp.url}/v1/dev/sign_in`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Origin: "http://127.0.0.1:5173",
-          Authorization: `Bearer ${idp.secretKey}`,
-        },
-        body: JSON.stringify({ email: "victim@example.test", password: "right-password" }),
+      const response = await callAsBackend(idp, "/v1/dev/sign_in", {
+        json: { email: "victim@example.test", password: "right-password" },
+        origin: "http://127.0.0.1:5173",
       });
       expect(response.status).toBe(429);
       expect(response.headers.get("access-control-allow-origin")).toBeNull();

@@ -51,6 +51,26 @@ export async function startTestIdp(options: IdpOptions = {}): Promise<TestIdp> {
   });
 }
 
+/**
+ * A call to the IdP's Backend API or dev API (`/v1/…`) with its secret key, as the app's backend
+ * makes it: a GET, or with `json` a POST (or `method`) of that JSON body. `origin` adds the
+ * `Origin` header a page's fetch would carry.
+ */
+export function callAsBackend(
+  idp: { url: string; secretKey: string },
+  path: string,
+  options: { method?: "GET" | "POST" | "PATCH" | "DELETE"; json?: unknown; origin?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { Authorization: `Bearer ${idp.secretKey}` };
+  if (options.json !== undefined) headers["Content-Type"] = "application/json";
+  if (options.origin) headers["Origin"] = options.origin;
+  return fetch(`${idp.url}${path}`, {
+    method: options.method ?? (options.json === undefined ? "GET" : "POST"),
+    headers,
+    body: options.json === undefined ? undefined : JSON.stringify(options.json),
+  });
+}
+
 /** Polls until `condition` holds; rejects after timeoutMs. */
 export function eventually(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   return new Promise((resolve, reject) => {

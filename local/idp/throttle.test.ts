@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { startTestIdp } from "./testing.ts";
+import { callAsBackend, startTestIdp } from "./testing.ts";
 import {
   clientKey,
   DEFAULT_SIGN_IN_LIMITS,
@@ -219,11 +219,7 @@ describe("the 429 answer", () => {
     const idp = await startTestIdp({ signInLimits: { backoffAfterFailures: 1, backoffBaseMs: 30_000 } });
     try {
       const post = () =>
-        fetch(`${idp.url}/v1/dev/sign_in`, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Authorization: `Bearer ${idp.secretKey}` },
-          body: JSON.stringify({ email: "a@x.test", password: "wrong-password" }),
-        });
+        callAsBackend(idp, "/v1/dev/sign_in", { json: { email: "a@x.test", password: "wrong-password" } });
       await post();
       const refused = await post();
       const body = (await refused.json()) as { errors: { long_message: string }[] };

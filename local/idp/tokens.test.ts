@@ -3,7 +3,7 @@ import { request } from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient } from "./client.ts";
-import { startTestIdp, type TestIdp } from "./testing.ts";
+import { callAsBackend, startTestIdp, type TestIdp } from "./testing.ts";
 
 const FIXED_NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
 
@@ -77,14 +77,9 @@ describe("discovery, JWKS and session tokens", () => {
     const loopback = await preflight("http://localhost:5173");
     expect(loopback.status).not.toBe(204);
     expect(loopback.headers.get("access-control-allow-origin")).toBeNull();
-    const call = await fetch(`${idp.url}/v1/dev/sign_in`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/json",
-        Origin: "http://localhost:5173",
-        Authorization: `Bearer ${idp.secretKey}`,
-      },
-      body: JSON.stringify({ email: "verify@example.test", password: "correct horse" }),
+    const call = await callAsBackend(idp, "/v1/dev/sign_in", {
+      json: { email: "verify@example.test", password: "correct horse" },
+      origin: "http://localhost:5173",
     });
     expect(call.status).toBe(200);
     expect(call.headers.get("access-control-allow-origin")).toBeNull();
@@ -175,9 +170,7 @@ describe("session token claims", () => {
       user_updated_at: expect.any(Number),
     });
     // The freshness claim is the user's own updated_at, the value webhooks carry as data.updated_at.
-    const user = (await (
-      await fetch(`${idp.url}/v1/users/${userId}`, { headers: { Authorization: `Bearer ${idp.secretKey}` } })
-    ).json()) as { updated_at: number };
+    const user = (await (await callAsBackend(idp, `/v1/users/${userId}`)).json()) as { updated_at: number };
     expect(payload["user_updated_at"]).toBe(user.updated_at);
     const { kid } = decodeProtectedHeader(token);
     const { keys } = (await (await fetch(`${idp.url}/.well-known/jwks.json`)).json()) as {
@@ -209,11 +202,7 @@ describe("session token claims", () => {
       password: "long enough",
     });
     const patch = (body: unknown) =>
-      fetch(`${idp.url}/v1/users/${userId}/metadata`, {
-        method: "PATCH",
-        headers: { Authorization: `Bearer ${idp.secretKey}`, "Content-Type": "application/json" },
-        body: JSON.stringify(body),
-      });
+      callAsBackend(idp, `/v1/users/${userId}/metadata`, { method: "PATCH", json: body });
     expect((await patch({ unsafe_metadata: { role: "admin", plan: "pro" } })).status).toBe(200);
     const claims = async () =>
       (

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "../testing.ts";
+import { callAsBackend } from "../testing.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,
@@ -10,53 +10,42 @@ import type {
   UserWire,
 } from "./json.ts";
 import {
+  APP_ORIGIN,
   asClerk,
+  expectClerkError as expectError,
   fapiClient,
+  idpWithWebhooks,
   signInWithPassword,
-  signUpWithCode,
+  signUpFreshUser,
   type Envelope,
-  type ErrorBody,
-  type FapiResponse,
   type FapiTestClient,
 } from "./testing.ts";
 
-const ORIGIN = "http://localhost:5173";
 const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/150.0.0.0 Safari/537.36";
 const IPHONE =
   "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1";
-let counter = 0;
-
-function expectError(res: FapiResponse<unknown>, status: number, code: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("content-type")).toBe("application/json");
-  const [error] = (res.body as ErrorBody).errors;
-  expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
-}
 
 const tokenStatus = async (fapi: FapiTestClient, sessionId: string) =>
   (await fapi.call("POST", `/client/sessions/${sessionId}/tokens`, { organization_id: "" })).status;
 
 describe("UserProfile account: delete account, revoke a device", () => {
-  let idp: TestIdp;
-  let receiver: WebhookReceiver;
+  const env = idpWithWebhooks({ seed: true });
 
   /** A new user signed in from one browser (Chrome); their email and session. */
   async function freshUser() {
-    const email = `account-${++counter}@example.test`;
-    const fapi = fapiClient(idp.url, { origin: ORIGIN, userAgent: CHROME });
-    const done = await signUpWithCode(fapi, idp, { email_address: email, password: "long enough" });
-    const sessionId = done.body.response.created_session_id!;
+    const { fapi, email, sessionId, user } = await signUpFreshUser(env, {
+      origin: APP_ORIGIN,
+      userAgent: CHROME,
+    });
     // clerk-js touches the new session (`select_session`), which is where the device is seen.
     await fapi.call("POST", `/client/sessions/${sessionId}/touch`, { intent: "select_session" });
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-    return { fapi, email, sessionId, userId: done.body.response.created_user_id! };
+    return { fapi, email, sessionId, userId: user.id };
   }
 
   /** The same user signed in from a second browser (an iPhone); its client and session. */
   async function secondDevice(email: string) {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN, userAgent: IPHONE });
+    const fapi = fapiClient(env.idp.url, { origin: APP_ORIGIN, userAgent: IPHONE });
     const sessionId = await signInWithPassword(fapi, email, "long enough");
     await fapi.call("POST", `/client/sessions/${sessionId}/touch`, { intent: "select_session" });
     return { fapi, sessionId };
@@ -71,22 +60,9 @@ describe("UserProfile account: delete account, revoke a device", () => {
       _clerk_session_id: sessionId,
     });
 
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    idp = await startTestIdp({ seed: true, webhookUrl: receiver.url });
-  });
-  beforeEach(async () => {
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-  });
-  afterAll(async () => {
-    await idp.dispose();
-    await receiver.close();
-  });
-
   it("offers Delete account: delete_self in the environment and on the user", async () => {
-    const env = await fapiClient(idp.url).call<Envelope<EnvironmentWire>>("GET", "/environment");
-    expect(asClerk.environment(env.body.response).user_settings.actions.delete_self).toBe(true);
+    const environment = await fapiClient(env.idp.url).call<Envelope<EnvironmentWire>>("GET", "/environment");
+    expect(asClerk.environment(environment.body.response).user_settings.actions.delete_self).toBe(true);
     const { fapi, sessionId } = await freshUser();
     const me = await fapi.call<Envelope<UserWire>>("GET", "/me", undefined, { _clerk_session_id: sessionId });
     expect(asClerk.user(me.body.response).delete_self_enabled).toBe(true);
@@ -109,20 +85,18 @@ describe("UserProfile account: delete account, revoke a device", () => {
     expect(await tokenStatus(other.fapi, other.sessionId)).toBe(401);
     const reload = await other.fapi.call<Envelope<ClientWire>>("GET", "/client");
     expect(reload.body.response.sessions).toEqual([]);
-    const backend = await fetch(`${idp.url}/v1/users/${userId}`, {
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
-    });
+    const backend = await callAsBackend(env.idp, `/v1/users/${userId}`);
     expect(backend.status).toBe(404);
-    await idp.whenDelivered(5_000);
-    const sent = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: unknown });
+    await env.idp.whenDelivered(5_000);
+    const sent = env.receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: unknown });
     expect(sent).toEqual([
       expect.objectContaining({ type: "user.deleted", data: { object: "user", id: userId, deleted: true } }),
     ]);
-    expect(receiver.received[0]!.headers["svix-signature"]).toMatch(/^v1,/);
+    expect(env.receiver.received[0]!.headers["svix-signature"]).toMatch(/^v1,/);
 
     // Gone for good: its email is free, the deleted session cannot delete again.
     expectError(
-      await fapiClient(idp.url).call("POST", "/client/sign_ins", { identifier: email }),
+      await fapiClient(env.idp.url).call("POST", "/client/sign_ins", { identifier: email }),
       422,
       "form_identifier_not_found",
     );
@@ -137,13 +111,10 @@ describe("UserProfile account: delete account, revoke a device", () => {
     const { fapi, sessionId, userId } = await freshUser();
     const bad = await fapi.call("DELETE", "/me", { user_id: "user_other" }, { _clerk_session_id: sessionId });
     expectError(bad, 422, "form_param_unknown");
-    expectError(await fapiClient(idp.url).call("DELETE", "/me"), 401, "signed_out");
-    const backend = await fetch(`${idp.url}/v1/users/${userId}`, {
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
-    });
+    expectError(await fapiClient(env.idp.url).call("DELETE", "/me"), 401, "signed_out");
+    const backend = await callAsBackend(env.idp, `/v1/users/${userId}`);
     expect(backend.status).toBe(200);
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
   });
 
   it("lists the user's devices with browser and device, and revokes another one, whose tokens and touches then fail", async () => {
@@ -198,22 +169,21 @@ describe("UserProfile account: delete account, revoke a device", () => {
     );
     expect((await active(fapi, sessionId)).body.map((s) => s.id)).toEqual([sessionId]);
     // Revoking is no user change: no webhook.
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
 
     expectError(await revoke(fapi, sessionId, phone.sessionId), 404, "resource_not_found");
   });
 
   it("does not revoke another user's session (404, as for an unknown id) and needs a signed-in client", async () => {
     const { fapi, sessionId } = await freshUser();
-    const pro = fapiClient(idp.url);
+    const pro = fapiClient(env.idp.url);
     const proSession = await signInWithPassword(pro, "pro@gatehouse.test", SEED_PASSWORD);
     for (const target of [proSession, "sess_doesnotexist", "__proto__", "%2e%2e"]) {
       expectError(await revoke(fapi, sessionId, target), 404, "resource_not_found");
     }
     expect(await tokenStatus(pro, proSession)).toBe(200);
     expect((await active(fapi, sessionId)).body.map((s) => s.id)).toEqual([sessionId]);
-    expectError(await revoke(fapiClient(idp.url), proSession, proSession), 401, "signed_out");
+    expectError(await revoke(fapiClient(env.idp.url), proSession, proSession), 401, "signed_out");
     expectError(
       await fapi.call(
         "POST",

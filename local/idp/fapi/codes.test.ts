@@ -1,39 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import {
-  memoryLogger,
-  startTestIdp,
-  startWebhookReceiver,
-  type TestIdp,
-  type WebhookReceiver,
-} from "../testing.ts";
+import { callAsBackend, memoryLogger, startTestIdp } from "../testing.ts";
 import { CODE_LIFETIME_MS, MAX_CODE_ATTEMPTS } from "./codes.ts";
 import type { ClientWire, SignInWire, SignUpWire } from "./json.ts";
 import {
+  APP_ORIGIN,
+  wrongCode,
   asClerk,
   attemptFirstFactor,
+  expectClerkError as expectError,
   fapiClient,
+  idpWithWebhooks,
   latestCode,
   readMailbox,
   type Envelope,
   type ErrorBody,
-  type FapiResponse,
   type FapiTestClient,
 } from "./testing.ts";
 
-const ORIGIN = "http://localhost:5173";
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 const logger = memoryLogger();
-
-function expectError(res: FapiResponse<unknown>, status: number, code: string, param?: string) {
-  expect(res.status).toBe(status);
-  const [error] = (res.body as ErrorBody).errors;
-  expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
-  if (param) expect(error?.meta).toMatchObject({ param_name: param });
-}
-
-/** A code that is not `code` (six digits). */
-const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
 async function startSignIn(fapi: FapiTestClient, identifier: string) {
   const res = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", { identifier });
@@ -64,22 +50,10 @@ async function signUpStart(fapi: FapiTestClient, email: string) {
 }
 
 describe("email codes: dev mailbox, sign-up verification, sign-in by code, password reset", () => {
-  let idp: TestIdp;
-  let receiver: WebhookReceiver;
-
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    idp = await startTestIdp({ seed: true, now: () => clock, logger, webhookUrl: receiver.url });
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-  });
-  afterAll(async () => {
-    await idp.dispose();
-    await receiver.close();
-  });
+  const env = idpWithWebhooks({ seed: true, now: () => clock, logger });
 
   it("sign-up: missing_requirements, then a mailed code verifies the email and creates the user", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(env.idp.url, { origin: APP_ORIGIN });
     const created = await fapi.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", {
       email_address: "Coded@Example.test",
       password: "long enough",
@@ -128,19 +102,19 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp, "coded@example.test");
+    const [mail] = await readMailbox(env.idp, "coded@example.test");
     expect(mail).toMatchObject({ purpose: "sign_up", email_address: "coded@example.test" });
     expect(mail?.code).toMatch(/^\d{6}$/);
     expect(logger.lines).toContain(
       `[idp] email code for coded@example.test: ${mail?.code} (sign-up verification)`,
     );
     // No user and no webhook before the code is entered.
-    expect(receiver.received).toEqual([]);
+    expect(env.receiver.received).toEqual([]);
 
     expectError(
       await fapi.call("POST", `/client/sign_ups/${signUp.id}/attempt_verification`, {
         strategy: "email_code",
-        code: wrong(mail!.code),
+        code: wrongCode(mail!.code),
       }),
       422,
       "form_code_incorrect",
@@ -162,11 +136,13 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       status: "active",
       user: { id: complete.created_user_id, first_name: "Cody" },
     });
-    await idp.whenDelivered(5_000);
-    const events = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: { id: string } });
+    await env.idp.whenDelivered(5_000);
+    const events = env.receiver.received.map(
+      (r) => JSON.parse(r.body) as { type: string; data: { id: string } },
+    );
     expect(events.map((e) => e.type)).toEqual(["user.created"]);
     expect(events[0]?.data.id).toBe(complete.created_user_id);
-    receiver.received.length = 0;
+    env.receiver.received.length = 0;
 
     // The code is spent; the sign-up is over.
     expectError(
@@ -178,7 +154,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       "verification_already_verified",
     );
     // The new account signs in with its password.
-    const other = fapiClient(idp.url);
+    const other = fapiClient(env.idp.url);
     const signIn = await other.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "coded@example.test",
       password: "long enough",
@@ -187,7 +163,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
   });
 
   it("sign-up: a taken email is form_identifier_exists; a code for another sign-up is refused", async () => {
-    const fapi = fapiClient(idp.url);
+    const fapi = fapiClient(env.idp.url);
     expectError(
       await fapi.call("POST", "/client/sign_ups", {
         email_address: "pro@gatehouse.test",
@@ -198,14 +174,14 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       "email_address",
     );
     const a = await signUpStart(fapi, "first@example.test");
-    const otherBrowser = fapiClient(idp.url);
+    const otherBrowser = fapiClient(env.idp.url);
     const b = await signUpStart(otherBrowser, "second@example.test");
     await fapi.call("POST", `/client/sign_ups/${a.id}/prepare_verification`, { strategy: "email_code" });
     await otherBrowser.call("POST", `/client/sign_ups/${b.id}/prepare_verification`, {
       strategy: "email_code",
     });
-    const codeA = await latestCode(idp, "first@example.test");
-    const codeB = await latestCode(idp, "second@example.test");
+    const codeA = await latestCode(env.idp, "first@example.test");
+    const codeB = await latestCode(env.idp, "second@example.test");
     if (codeA !== codeB) {
       expectError(
         await fapi.call("POST", `/client/sign_ups/${a.id}/attempt_verification`, {
@@ -230,7 +206,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     await otherBrowser.call("POST", `/client/sign_ups/${c.id}/prepare_verification`, {
       strategy: "email_code",
     });
-    const codeC = await latestCode(idp, "first@example.test");
+    const codeC = await latestCode(env.idp, "first@example.test");
     const firstDone = await fapi.call<Envelope<SignUpWire>>(
       "POST",
       `/client/sign_ups/${a.id}/attempt_verification`,
@@ -248,16 +224,16 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
   });
 
   it("sign-up: too many wrong codes fail the verification; an expired code is verification_expired", async () => {
-    const fapi = fapiClient(idp.url);
+    const fapi = fapiClient(env.idp.url);
     const signUp = await signUpStart(fapi, "unlucky@example.test");
     const path = `/client/sign_ups/${signUp.id}`;
     await fapi.call("POST", `${path}/prepare_verification`, { strategy: "email_code" });
-    const code = await latestCode(idp, "unlucky@example.test");
+    const code = await latestCode(env.idp, "unlucky@example.test");
     for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
       expectError(
         await fapi.call("POST", `${path}/attempt_verification`, {
           strategy: "email_code",
-          code: wrong(code),
+          code: wrongCode(code),
         }),
         422,
         "form_code_incorrect",
@@ -276,7 +252,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     });
     // A new code starts over; ten minutes later it has expired.
     await fapi.call("POST", `${path}/prepare_verification`, { strategy: "email_code" });
-    const fresh = await latestCode(idp, "unlucky@example.test");
+    const fresh = await latestCode(env.idp, "unlucky@example.test");
     clock += CODE_LIFETIME_MS;
     expectError(
       await fapi.call("POST", `${path}/attempt_verification`, { strategy: "email_code", code: fresh }),
@@ -290,7 +266,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
   });
 
   it("sign-in by email code: prepare mails a code, attempt completes with a session", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(env.idp.url, { origin: APP_ORIGIN });
     const { id, emailAddressId } = await startSignIn(fapi, "free@gatehouse.test");
     const prepared = await prepare(fapi, id, "email_code", emailAddressId);
     expect(prepared.status).toBe(200);
@@ -300,10 +276,15 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp, "free@gatehouse.test");
+    const [mail] = await readMailbox(env.idp, "free@gatehouse.test");
     expect(mail).toMatchObject({ purpose: "sign_in" });
     expect(logger.lines).toContain(`[idp] email code for free@gatehouse.test: ${mail?.code} (sign-in)`);
-    expectError(await attempt(fapi, id, "email_code", wrong(mail!.code)), 422, "form_code_incorrect", "code");
+    expectError(
+      await attempt(fapi, id, "email_code", wrongCode(mail!.code)),
+      422,
+      "form_code_incorrect",
+      "code",
+    );
     // A reset code is a different strategy: not prepared here.
     expectError(
       await attempt(fapi, id, "reset_password_email_code", mail!.code),
@@ -320,14 +301,14 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
   });
 
   it("sign-in by code: another sign-in's code, a stale code and too many attempts are refused", async () => {
-    const alice = fapiClient(idp.url);
-    const mallory = fapiClient(idp.url);
+    const alice = fapiClient(env.idp.url);
+    const mallory = fapiClient(env.idp.url);
     const a = await startSignIn(alice, "pro@gatehouse.test");
     const m = await startSignIn(mallory, "pro@gatehouse.test");
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const aliceCode = await latestCode(idp, "pro@gatehouse.test");
+    const aliceCode = await latestCode(env.idp, "pro@gatehouse.test");
     await prepare(mallory, m.id, "email_code", m.emailAddressId);
-    const malloryCode = await latestCode(idp, "pro@gatehouse.test");
+    const malloryCode = await latestCode(env.idp, "pro@gatehouse.test");
     // Mallory's sign-in does not take the code mailed for Alice's (unless they collide by chance).
     if (aliceCode !== malloryCode) {
       clock += 61_000; // wrong codes count as failed sign-ins: wait out the backoff
@@ -337,14 +318,14 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     expectError(await attempt(mallory, a.id, "email_code", aliceCode), 404, "resource_not_found");
     // Preparing again replaces the code: the first one is stale.
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const newer = await latestCode(idp, "pro@gatehouse.test");
+    const newer = await latestCode(env.idp, "pro@gatehouse.test");
     if (newer !== aliceCode) {
       clock += 61_000; // wrong codes count as failed sign-ins: wait out the backoff
       expectError(await attempt(alice, a.id, "email_code", aliceCode), 422, "form_code_incorrect");
     }
     for (let i = newer !== aliceCode ? 1 : 0; i < MAX_CODE_ATTEMPTS; i++) {
       clock += 61_000; // wrong codes count as failed sign-ins: wait out the backoff
-      expectError(await attempt(alice, a.id, "email_code", wrong(newer)), 422, "form_code_incorrect");
+      expectError(await attempt(alice, a.id, "email_code", wrongCode(newer)), 422, "form_code_incorrect");
     }
     expectError(await attempt(alice, a.id, "email_code", newer), 422, "verification_failed");
     const state = await alice.call<Envelope<ClientWire>>("GET", "/client");
@@ -359,7 +340,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     );
     // Expired after ten minutes.
     await prepare(alice, a.id, "email_code", a.emailAddressId);
-    const last = await latestCode(idp, "pro@gatehouse.test");
+    const last = await latestCode(env.idp, "pro@gatehouse.test");
     clock += CODE_LIFETIME_MS + 1;
     expectError(await attempt(alice, a.id, "email_code", last), 422, "verification_expired");
   });
@@ -377,7 +358,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       await prepare(fapi, id, "email_code", emailAddressId);
       const code = await latestCode(throttled, "pro@gatehouse.test");
       for (let i = 0; i < 3; i++) {
-        expectError(await attempt(fapi, id, "email_code", wrong(code)), 422, "form_code_incorrect");
+        expectError(await attempt(fapi, id, "email_code", wrongCode(code)), 422, "form_code_incorrect");
       }
       // Locked: even the right code is refused, before it is checked.
       expectError(await attempt(fapi, id, "email_code", code), 429, "user_locked");
@@ -391,7 +372,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
   it("forgot password: reset code → needs_new_password → reset_password completes; the password really changes", async () => {
     const email = "reset-me@example.test";
     // An account with two sessions: one here, one in another browser.
-    const setup = fapiClient(idp.url);
+    const setup = fapiClient(env.idp.url);
     const created = await setup.call<Envelope<SignUpWire>>("POST", "/client/sign_ups", {
       email_address: email,
       password: "old password",
@@ -403,15 +384,14 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       `/client/sign_ups/${suId}/attempt_verification`,
       {
         strategy: "email_code",
-        code: await latestCode(idp, email),
+        code: await latestCode(env.idp, email),
       },
     );
     const otherSession = suDone.body.response.created_session_id!;
     const userId = suDone.body.response.created_user_id!;
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
+    await env.forgetWebhooks();
 
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(env.idp.url, { origin: APP_ORIGIN });
     const { id, emailAddressId } = await startSignIn(fapi, email);
     const early = await fapi.call(`POST`, `/client/sign_ins/${id}/reset_password`, {
       password: "new password 1",
@@ -423,7 +403,7 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       strategy: "reset_password_email_code",
       status: "unverified",
     });
-    const [mail] = await readMailbox(idp, email);
+    const [mail] = await readMailbox(env.idp, email);
     expect(mail?.purpose).toBe("reset_password");
     expect(logger.lines).toContain(`[idp] email code for ${email}: ${mail?.code} (password reset)`);
     // The reset code does not sign in as an email_code.
@@ -465,23 +445,22 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     // The other browser's session ended (sign_out_of_other_sessions).
     const otherClient = await setup.call<Envelope<ClientWire>>("GET", "/client");
     expect(otherClient.body.response.sessions.map((s) => s.id)).not.toContain(otherSession);
-    const devToken = await fetch(`${idp.url}/v1/dev/sessions/${otherSession}/tokens`, {
+    const devToken = await callAsBackend(env.idp, `/v1/dev/sessions/${otherSession}/tokens`, {
       method: "POST",
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
     });
     expect(devToken.status).toBe(401);
     expect(((await devToken.json()) as ErrorBody).errors[0]?.code).toBe("session_not_active");
 
     // user.updated with the new password_last_updated_at.
-    await idp.whenDelivered(5_000);
-    const events = receiver.received.map(
+    await env.idp.whenDelivered(5_000);
+    const events = env.receiver.received.map(
       (r) => JSON.parse(r.body) as { type: string; data: { id: string; password_last_updated_at: number } },
     );
     expect(events.map((e) => e.type)).toEqual(["user.updated"]);
     expect(events[0]?.data).toMatchObject({ id: userId, password_last_updated_at: clock });
 
     // Old password refused, new one accepted, on the FAPI and the dev API.
-    const check = fapiClient(idp.url);
+    const check = fapiClient(env.idp.url);
     expectError(
       await check.call("POST", "/client/sign_ins", { identifier: email, password: "old password" }),
       422,
@@ -492,31 +471,23 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
       password: "new password 1",
     });
     expect(ok.body.response.status).toBe("complete");
-    const dev = async (password: string) =>
-      fetch(`${idp.url}/v1/dev/sign_in`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          Origin: ORIGIN,
-          Authorization: `Bearer ${idp.secretKey}`,
-        },
-        body: JSON.stringify({ email, password }),
-      });
+    const dev = (password: string) =>
+      callAsBackend(env.idp, "/v1/dev/sign_in", { json: { email, password }, origin: APP_ORIGIN });
     expect((await dev("old password")).status).toBe(401);
     expect((await dev("new password 1")).status).toBe(200);
   });
 
   it("the mailbox takes the secret key, is loopback-only and not behind /__clerk; bad input is a 4xx", async () => {
-    const key = { Authorization: `Bearer ${idp.secretKey}` };
-    const viaProxy = await fetch(`${idp.url}/__clerk/v1/dev/mailbox?email=pro@gatehouse.test`, {
+    const key = { Authorization: `Bearer ${env.idp.secretKey}` };
+    const viaProxy = await fetch(`${env.idp.url}/__clerk/v1/dev/mailbox?email=pro@gatehouse.test`, {
       headers: key,
     });
     expect(viaProxy.status).toBe(404);
-    const direct = await fetch(`${idp.url}/v1/dev/mailbox`, { headers: { Origin: ORIGIN, ...key } });
+    const direct = await fetch(`${env.idp.url}/v1/dev/mailbox`, { headers: { Origin: APP_ORIGIN, ...key } });
     expect(direct.status).toBe(200);
     // No CORS: a page on another origin cannot read it.
     expect(direct.headers.get("access-control-allow-origin")).toBeNull();
-    const foreign = await fetch(`${idp.url}/v1/dev/mailbox`, {
+    const foreign = await fetch(`${env.idp.url}/v1/dev/mailbox`, {
       headers: { Origin: "https://evil.example", ...key },
     });
     expect(foreign.status).toBe(403);
@@ -524,10 +495,10 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     expect(all.total_count).toBe(all.data.length);
     const times = all.data.map((m) => m.created_at);
     expect([...times].sort((x, y) => y - x)).toEqual(times); // newest first
-    const tooLong = await fetch(`${idp.url}/v1/dev/mailbox?email=${"a".repeat(300)}`, { headers: key });
+    const tooLong = await fetch(`${env.idp.url}/v1/dev/mailbox?email=${"a".repeat(300)}`, { headers: key });
     expect(tooLong.status).toBe(422);
 
-    const fapi = fapiClient(idp.url);
+    const fapi = fapiClient(env.idp.url);
     const { id, emailAddressId } = await startSignIn(fapi, "pro@gatehouse.test");
     expectError(
       await prepare(fapi, id, "phone_code", emailAddressId),

@@ -8,7 +8,7 @@ import { attemptCode, codeError, MAX_CODE_LENGTH } from "./codes.ts";
 import { signedOut, type Fapi } from "./fapi.ts";
 import { emailAddressWire, type DeletedObjectWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
-import { field, formInvalid, readForm, rejectUnknown } from "./request.ts";
+import { field, formInvalid, signedInForm } from "./request.ts";
 import { identifierExists } from "./signUpRoutes.ts";
 
 const email = z.email().max(254);
@@ -17,6 +17,28 @@ const email = z.email().max(254);
 export const MAX_EMAIL_ADDRESSES = 10;
 
 const ID = "([^/]+)";
+
+/** The address to add: required, trimmed, lower-cased, and an email address. */
+function newAddress(form: URLSearchParams): string {
+  const address = field(form, "email_address", { required: true, max: 254, trim: true }).toLowerCase();
+  if (!email.safeParse(address).success) {
+    throw formInvalid("Email address must be a valid email address.", "email_address");
+  }
+  return address;
+}
+
+/** A code is sent by email only. */
+function checkStrategy(form: URLSearchParams): void {
+  const strategy = field(form, "strategy", { required: true, max: 64 });
+  if (strategy !== "email_code") {
+    throw new HttpError(422, "form_param_value_invalid", "is invalid", "Only email_code is available.", {
+      param_name: "strategy",
+    });
+  }
+}
+
+const codeField = (form: URLSearchParams) =>
+  field(form, "code", { required: true, max: MAX_CODE_LENGTH, trim: true });
 
 /**
  * UserProfile's "Email addresses": add one (`POST /v1/me/email_addresses/`, trailing slash as
@@ -52,14 +74,7 @@ export function emailAddressRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me/email_addresses/?"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, ["email_address"]);
-        const address = field(form, "email_address", { required: true, max: 254, trim: true }).toLowerCase();
-        if (!email.safeParse(address).success) {
-          throw formInvalid("Email address must be a valid email address.", "email_address");
-        }
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { form: address, rc, user } = await signedInForm(fapi, req, url, ["email_address"], newAddress);
         if (fapi.accounts.emailTaken(address, user.id)) throw identifierExists();
         if (user.email_addresses.length >= MAX_EMAIL_ADDRESSES) {
           throw new HttpError(
@@ -93,8 +108,7 @@ export function emailAddressRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath(`/me/email_addresses/${ID}`),
       access: "fapi",
       handle: ({ req, url, origin, params: [id = ""] }) => {
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = fapi.signedIn(req, url);
         return fapi.respond(wire(user, ownAddress(user, id)), rc, origin);
       },
     },
@@ -103,22 +117,7 @@ export function emailAddressRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath(`/me/email_addresses/${ID}/prepare_verification`),
       access: "fapi",
       handle: async ({ req, url, origin, params: [id = ""] }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, ["strategy"]);
-        const strategy = field(form, "strategy", { required: true, max: 64 });
-        if (strategy !== "email_code") {
-          throw new HttpError(
-            422,
-            "form_param_value_invalid",
-            "is invalid",
-            "Only email_code is available.",
-            {
-              param_name: "strategy",
-            },
-          );
-        }
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = await signedInForm(fapi, req, url, ["strategy"], checkStrategy);
         const address = ownAddress(user, id);
         if (address.verification.status === "verified") throw codeError("already_verified");
         // Preparing again replaces the code (and its attempts), as on sign-in and sign-up.
@@ -132,11 +131,7 @@ export function emailAddressRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath(`/me/email_addresses/${ID}/attempt_verification`),
       access: "fapi",
       handle: async ({ req, url, origin, params: [id = ""] }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, ["code", "strategy"]);
-        const code = field(form, "code", { required: true, max: MAX_CODE_LENGTH, trim: true });
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { form: code, rc, user } = await signedInForm(fapi, req, url, ["code", "strategy"], codeField);
         const address = ownAddress(user, id);
         if (address.verification.status === "verified") throw codeError("already_verified");
         const pending = pendingCode(user, id);
@@ -190,10 +185,7 @@ export function emailAddressRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath(`/me/email_addresses/${ID}`),
       access: "fapi",
       handle: async ({ req, url, origin, params: [id = ""] }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, []);
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = await signedInForm(fapi, req, url, []);
         ownAddress(user, id);
         if (user.primary_email_address_id === id) {
           throw new HttpError(

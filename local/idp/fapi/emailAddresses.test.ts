@@ -1,43 +1,28 @@
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import {
-  startTestIdp,
-  startWebhookReceiver,
-  type ReceivedWebhook,
-  type TestIdp,
-  type WebhookReceiver,
-} from "../testing.ts";
+import { callAsBackend, type ReceivedWebhook } from "../testing.ts";
 import type { UserJson } from "../users.ts";
 import { CODE_LIFETIME_MS, MAX_CODE_ATTEMPTS } from "./codes.ts";
 import type { DeletedObjectWire, EmailAddressWire, TokenWire, UserWire } from "./json.ts";
 import {
+  APP_ORIGIN,
+  wrongCode,
   asClerk,
+  expectClerkError as expectError,
   fapiClient,
+  idpWithWebhooks,
   latestCode,
   readMailbox,
   signInWithPassword,
+  signUpFreshUser,
   signUpWithCode,
   type Envelope,
   type ErrorBody,
-  type FapiResponse,
   type FapiTestClient,
 } from "./testing.ts";
 
-const ORIGIN = "http://localhost:5173";
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
-let counter = 0;
-
-function expectError(res: FapiResponse<unknown>, status: number, code: string, param?: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("content-type")).toBe("application/json");
-  const [error] = (res.body as ErrorBody).errors;
-  expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
-  if (param) expect(error?.meta).toMatchObject({ param_name: param });
-}
-
-/** A code that is not `code` (six digits). */
-const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
 interface UserEvent {
   type: string;
@@ -47,19 +32,12 @@ interface UserEvent {
 const events = (received: ReceivedWebhook[]) => received.map((r) => JSON.parse(r.body) as UserEvent);
 
 describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
-  let idp: TestIdp;
-  let receiver: WebhookReceiver;
+  const env = idpWithWebhooks({ seed: true, now: () => clock });
 
   /** A fresh user signed in through a fresh client, and their first email's id; webhooks so far cleared. */
   async function freshUser() {
-    const email = `person-${++counter}@example.test`;
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const done = await signUpWithCode(fapi, idp, { email_address: email, password: "long enough" });
-    const sessionId = done.body.response.created_session_id!;
-    const user = done.body.client!.sessions[0]!.user;
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-    return { fapi, email, sessionId, userId: user.id, firstEmailId: user.primary_email_address_id };
+    const { user, ...fresh } = await signUpFreshUser(env, { origin: APP_ORIGIN });
+    return { ...fresh, userId: user.id, firstEmailId: user.primary_email_address_id };
   }
 
   const me = (fapi: FapiTestClient, sessionId: string) => ({
@@ -91,9 +69,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
   });
 
   async function backendUser(userId: string): Promise<{ status: number; body: UserJson }> {
-    const res = await fetch(`${idp.url}/v1/users/${userId}`, {
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
-    });
+    const res = await callAsBackend(env.idp, `/v1/users/${userId}`);
     return { status: res.status, body: (await res.json()) as UserJson };
   }
 
@@ -104,22 +80,9 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     expect(added.status).toBe(200);
     const id = added.body.response.id;
     expect((await api.prepare(id)).status).toBe(200);
-    expect((await api.attempt(id, await latestCode(idp, address))).status).toBe(200);
+    expect((await api.attempt(id, await latestCode(env.idp, address))).status).toBe(200);
     return id;
   }
-
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    idp = await startTestIdp({ seed: true, now: () => clock, webhookUrl: receiver.url });
-  });
-  beforeEach(async () => {
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-  });
-  afterAll(async () => {
-    await idp.dispose();
-    await receiver.close();
-  });
 
   it("adds an address, verifies it by the mailed code, makes it primary and removes the old one, each with user.updated", async () => {
     const { fapi, sessionId, userId, firstEmailId, email } = await freshUser();
@@ -152,10 +115,10 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
       attempts: 0,
       expire_at: clock + CODE_LIFETIME_MS,
     });
-    const [mail] = await readMailbox(idp, "second@example.test");
+    const [mail] = await readMailbox(env.idp, "second@example.test");
     expect(mail).toMatchObject({ purpose: "verify_email", code: expect.stringMatching(/^\d{6}$/) });
 
-    expectError(await api.attempt(address.id, wrong(mail!.code)), 422, "form_code_incorrect", "code");
+    expectError(await api.attempt(address.id, wrongCode(mail!.code)), 422, "form_code_incorrect", "code");
     expect((await api.get(address.id)).body.response.verification).toMatchObject({ attempts: 1 });
     clock += 1_000;
     const verified = await api.attempt(address.id, mail!.code);
@@ -191,9 +154,9 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
         verification: expect.objectContaining({ status: "verified" }),
       }),
     ]);
-    await receiver.waitFor((r) => r.length >= 4);
-    await idp.whenDelivered(5_000);
-    const sent = events(receiver.received);
+    await env.receiver.waitFor((r) => r.length >= 4);
+    await env.idp.whenDelivered(5_000);
+    const sent = events(env.receiver.received);
     expect(sent.map((e) => e.type)).toEqual(["user.updated", "user.updated", "user.updated", "user.updated"]);
     expect(sent.map((e) => e.data.id)).toEqual([userId, userId, userId, userId]);
     const stamps = sent.map((e) => e.data.updated_at);
@@ -205,7 +168,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
       primary_email_address_id: address.id,
       email_addresses: [{ id: address.id, email_address: "second@example.test" }],
     });
-    expect(receiver.received[3]!.headers["svix-signature"]).toMatch(/^v1,/);
+    expect(env.receiver.received[3]!.headers["svix-signature"]).toMatch(/^v1,/);
     // No payload carries anything of a code (its hash stays with the IdP).
     expect(Object.keys(sent[0]!.data.email_addresses[1]!.verification).sort()).toEqual([
       "attempts",
@@ -215,9 +178,9 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     ]);
 
     // Sign-in follows the addresses: the new one works, the removed one is unknown.
-    await signInWithPassword(fapiClient(idp.url), "second@example.test", "long enough");
+    await signInWithPassword(fapiClient(env.idp.url), "second@example.test", "long enough");
     expectError(
-      await fapiClient(idp.url).call("POST", "/client/sign_ins", { identifier: email }),
+      await fapiClient(env.idp.url).call("POST", "/client/sign_ins", { identifier: email }),
       422,
       "form_identifier_not_found",
       "identifier",
@@ -268,8 +231,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     );
 
     expect((await backendUser(userId)).body).toEqual(before.body);
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
   });
 
   it("limits a code's attempts, expires it, and a new code replaces the old", async () => {
@@ -279,20 +241,20 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     expectError(await api.attempt(id, "123456"), 422, "verification_missing", "code");
 
     await api.prepare(id);
-    const first = await latestCode(idp, "limits@example.test");
+    const first = await latestCode(env.idp, "limits@example.test");
     for (let i = 0; i < MAX_CODE_ATTEMPTS; i++) {
-      expectError(await api.attempt(id, wrong(first)), 422, "form_code_incorrect", "code");
+      expectError(await api.attempt(id, wrongCode(first)), 422, "form_code_incorrect", "code");
     }
     expectError(await api.attempt(id, first), 422, "verification_failed", "code");
     expect((await api.get(id)).body.response.verification?.status).toBe("failed");
 
     await api.prepare(id);
-    const second = await latestCode(idp, "limits@example.test");
+    const second = await latestCode(env.idp, "limits@example.test");
     clock += CODE_LIFETIME_MS;
     expectError(await api.attempt(id, second), 422, "verification_expired", "code");
 
     await api.prepare(id);
-    const third = await latestCode(idp, "limits@example.test");
+    const third = await latestCode(env.idp, "limits@example.test");
     expect((await api.attempt(id, third)).body.response.verification?.status).toBe("verified");
     expectError(await api.prepare(id), 422, "verification_already_verified");
   });
@@ -301,11 +263,10 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     const { fapi, sessionId, userId, firstEmailId } = await freshUser();
     const api = me(fapi, sessionId);
     const unverified = (await api.add({ email_address: "pending@example.test" })).body.response.id;
-    const pro = fapiClient(idp.url);
+    const pro = fapiClient(env.idp.url);
     const proSession = await signInWithPassword(pro, "pro@gatehouse.test", SEED_PASSWORD);
     const proEmailId = (await me(pro, proSession).patch({})).body.response.primary_email_address_id;
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
+    await env.forgetWebhooks();
     const before = await backendUser(userId);
 
     for (const id of [unverified, proEmailId, "idn_made_up", "__proto__"]) {
@@ -316,8 +277,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     }
     expectError(await api.remove(firstEmailId), 422, "identification_deletion_failed");
     expect((await backendUser(userId)).body).toEqual(before.body);
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
 
     // An unverified address can be removed.
     expect((await api.remove(unverified)).status).toBe(200);
@@ -329,9 +289,8 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     const aliceApi = me(alice.fapi, alice.sessionId);
     const pendingId = (await aliceApi.add({ email_address: "alice-two@example.test" })).body.response.id;
     await aliceApi.prepare(pendingId);
-    const code = await latestCode(idp, "alice-two@example.test");
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
+    const code = await latestCode(env.idp, "alice-two@example.test");
+    await env.forgetWebhooks();
 
     const bobApi = me(bob.fapi, bob.sessionId);
     for (const id of [pendingId, alice.firstEmailId]) {
@@ -340,7 +299,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
       expectError(await bobApi.attempt(id, code), 404, "resource_not_found");
       expectError(await bobApi.remove(id), 404, "resource_not_found");
     }
-    const stranger = fapiClient(idp.url);
+    const stranger = fapiClient(env.idp.url);
     expectError(
       await stranger.call("POST", "/me/email_addresses/", { email_address: "x@example.test" }),
       401,
@@ -348,8 +307,7 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     );
     expectError(await me(stranger, alice.sessionId).remove(pendingId), 401, "signed_out");
     expect((await backendUser(alice.userId)).body.email_addresses).toHaveLength(2);
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
     // Alice's code still works: Bob's tries did not count against it.
     expect((await aliceApi.attempt(pendingId, code)).status).toBe(200);
   });
@@ -359,10 +317,10 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
     const api = me(fapi, sessionId);
     const id = (await api.add({ email_address: "contested@example.test" })).body.response.id;
     await api.prepare(id);
-    const code = await latestCode(idp, "contested@example.test");
+    const code = await latestCode(env.idp, "contested@example.test");
     // Not verified, so it is nobody's yet: a sign-up with it goes through.
-    const other = fapiClient(idp.url);
-    const signUp = await signUpWithCode(other, idp, {
+    const other = fapiClient(env.idp.url);
+    const signUp = await signUpWithCode(other, env.idp, {
       email_address: "contested@example.test",
       password: "long enough",
     });
@@ -380,9 +338,9 @@ describe("UserProfile email addresses (/v1/me/email_addresses)", () => {
   it("a verified secondary address signs in, and is taken for sign-ups", async () => {
     const { fapi, sessionId } = await freshUser();
     await addVerified(fapi, sessionId, "secondary@example.test");
-    await signInWithPassword(fapiClient(idp.url), "secondary@example.test", "long enough");
+    await signInWithPassword(fapiClient(env.idp.url), "secondary@example.test", "long enough");
     expectError(
-      await fapiClient(idp.url).call("POST", "/client/sign_ups", {
+      await fapiClient(env.idp.url).call("POST", "/client/sign_ups", {
         email_address: "secondary@example.test",
         password: "long enough",
       }),

@@ -1,7 +1,13 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "../testing.ts";
+import {
+  callAsBackend,
+  startTestIdp,
+  startWebhookReceiver,
+  type TestIdp,
+  type WebhookReceiver,
+} from "../testing.ts";
 import type { SignInWire, UserWire } from "./json.ts";
 import {
   attemptFirstFactor,
@@ -290,10 +296,8 @@ describe("Frontend API sign-in throttle", () => {
       "form_password_incorrect",
     );
     // A failure through the dev API counts against the same email.
-    const dev = await fetch(`${idp.url}/v1/dev/sign_in`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${idp.secretKey}` },
-      body: JSON.stringify({ email: "pro@gatehouse.test", password: "wrong-2" }),
+    const dev = await callAsBackend(idp, "/v1/dev/sign_in", {
+      json: { email: "pro@gatehouse.test", password: "wrong-2" },
     });
     expect(dev.status).toBe(401);
     expectClerkError(

@@ -43,6 +43,13 @@ export interface RequestClient {
   setCookie?: string;
 }
 
+/** The caller of a `/v1/me` route: its client and the session that route acts for. */
+export interface SignedIn {
+  rc: RequestClient;
+  session: Session;
+  user: UserJson;
+}
+
 /**
  * The Frontend API's state on top of the IdP's accounts: clients (by cookie), the sessions each
  * started, tokens. Routes (the other files of this folder) parse and answer; this holds the rules.
@@ -111,6 +118,15 @@ export class Fapi {
     return rc;
   }
 
+  /**
+   * The caller of a `/v1/me` route: the request's client and the session it acts for
+   * (`currentSession`); 401 `signed_out` without either.
+   */
+  signedIn(req: IncomingMessage, url: URL): SignedIn {
+    const rc = this.requireClient(req);
+    return { rc, ...this.currentSession(rc.client, url) };
+  }
+
   /** Saves a change to the client and (re)sets its cookie, whose 30 days restart. */
   save<T>(rc: RequestClient, change: (client: ClientRecord) => T): T {
     const result = this.clients.update(rc.client, change);
@@ -160,6 +176,26 @@ export class Fapi {
     this.accounts.endSession(sessionId);
     this.touchedAt.delete(sessionId);
     this.devices.delete(sessionId);
+  }
+
+  /** Signs the client out: every session of it ends, its sign-in and sign-up go; the client (and its cookie) stays. */
+  signOutClient(rc: RequestClient): void {
+    this.save(rc, (client) => {
+      for (const id of client.sessionIds) this.endSession(id);
+      client.sessionIds = [];
+      client.lastActiveSessionId = null;
+      client.signIn = null;
+      client.signUp = null;
+    });
+  }
+
+  /** Ends one session and drops it from the client (which then has no active session, if it was that). */
+  removeSession(rc: RequestClient, sessionId: string): void {
+    this.save(rc, (client) => {
+      this.endSession(sessionId);
+      client.sessionIds = client.sessionIds.filter((id) => id !== sessionId);
+      if (client.lastActiveSessionId === sessionId) client.lastActiveSessionId = null;
+    });
   }
 
   /** Marks the session active now; with a User-Agent, from that browser. */

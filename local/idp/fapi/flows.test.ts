@@ -12,9 +12,8 @@ import type {
   TokenWire,
   UserWire,
 } from "./json.ts";
-import { asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./testing.ts";
+import { APP_ORIGIN, asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./testing.ts";
 
-const ORIGIN = "http://localhost:5173";
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 
 /** The fields clerk-js was seen to need (reference §4.8), checked at run time. */
@@ -75,7 +74,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   });
 
   it("4.2 two-step sign-in: identifier, then password; sets an httpOnly __client cookie", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const created = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       locale: "en-US",
       identifier: "pro@gatehouse.test",
@@ -148,7 +147,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   });
 
   it("4.3 sign-up completes with the emailed code and signs in; 4.4 sign-out ends the client's sessions", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const res = await signUpWithCode(fapi, idp, {
       email_address: "Newbie@Example.test",
       password: "long enough",
@@ -192,7 +191,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   });
 
   it("4.5 tokens: bare default token with Clerk's claims, and the convex template = today's token + pla", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "admin@gatehouse.test",
       password: SEED_PASSWORD,
@@ -211,7 +210,14 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       algorithms: ["RS256"],
       currentDate: new Date(clock),
     });
-    expect(d).toMatchObject({ sid: sessionId, azp: ORIGIN, v: 2, pla: "u:pro", sts: "active", fva: [0, -1] });
+    expect(d).toMatchObject({
+      sid: sessionId,
+      azp: APP_ORIGIN,
+      v: 2,
+      pla: "u:pro",
+      sts: "active",
+      fva: [0, -1],
+    });
     expect(d.aud).toBeUndefined();
     expect(d.exp! - d.iat!).toBe(60);
 
@@ -234,7 +240,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     // The same session through today's dev API, at the same (frozen) time and origin.
     const today = await fetch(`${idp.url}/v1/dev/sessions/${sessionId}/tokens`, {
       method: "POST",
-      headers: { Origin: ORIGIN, Authorization: `Bearer ${idp.secretKey}` },
+      headers: { Origin: APP_ORIGIN, Authorization: `Bearer ${idp.secretKey}` },
     });
     const todays = decodeJwt(((await today.json()) as { token: string }).token);
     expect(c).toEqual({ ...todays, pla: "u:pro" });
@@ -264,15 +270,15 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   });
 
   it("4.1 a reload's last_active_token names the page in azp, though Chromium's GET /v1/client has no Origin", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "pro@gatehouse.test",
       password: SEED_PASSWORD,
     });
-    expect(decodeJwt(signIn.body.client!.sessions[0]!.last_active_token!.jwt).azp).toBe(ORIGIN);
+    expect(decodeJwt(signIn.body.client!.sessions[0]!.last_active_token!.jwt).azp).toBe(APP_ORIGIN);
     // The test client, like Chromium, sends a same-origin GET with a Referer and no Origin.
     const reload = await fapi.call<Envelope<ClientWire>>("GET", "/client");
-    expect(decodeJwt(reload.body.response.sessions[0]!.last_active_token!.jwt).azp).toBe(ORIGIN);
+    expect(decodeJwt(reload.body.response.sessions[0]!.last_active_token!.jwt).azp).toBe(APP_ORIGIN);
     // A Referer from elsewhere is not believed: the issuer, as without any header.
     const elsewhere = await fetch(`${idp.url}/__clerk/v1/client`, {
       headers: {
@@ -285,7 +291,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
   });
 
   it("4.7 profile: PATCH /v1/me renames, GET /v1/me/sessions/active lists without tokens", async () => {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "free@gatehouse.test",
       password: SEED_PASSWORD,
@@ -329,10 +335,10 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
 
   it("4.7 password change (UserProfile → Security): checks the current one, keeps this session, ends the others", async () => {
     const email = `changer-${clock}@gatehouse.test`;
-    const mine = fapiClient(idp.url, { origin: ORIGIN });
+    const mine = fapiClient(idp.url, { origin: APP_ORIGIN });
     const done = await signUpWithCode(mine, idp, { email_address: email, password: "first-password-1" });
     const sessionId = done.body.response.created_session_id!;
-    const other = fapiClient(idp.url, { origin: ORIGIN });
+    const other = fapiClient(idp.url, { origin: APP_ORIGIN });
     const otherSignIn = await other.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: email,
       password: "first-password-1",
@@ -375,7 +381,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     });
     expect(ended.status).toBe(401);
 
-    const again = fapiClient(idp.url, { origin: ORIGIN });
+    const again = fapiClient(idp.url, { origin: APP_ORIGIN });
     const old = await again.call("POST", "/client/sign_ins", {
       identifier: email,
       password: "first-password-1",

@@ -4,7 +4,7 @@ import { userWire, type DeletedObjectWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
 import { HttpError } from "../http.ts";
 import { clientKey, refusalResult } from "../throttle.ts";
-import { field, readForm, rejectUnknown } from "./request.ts";
+import { field, signedInForm } from "./request.ts";
 import { checkPasswordLength } from "./signUpRoutes.ts";
 import { emailAddressOf, type UserJson } from "../users.ts";
 
@@ -26,6 +26,37 @@ function checkPrimary(user: UserJson, emailId: string): void {
   }
 }
 
+const PROFILE_FIELDS = ["first_name", "last_name", "primary_email_address_id"];
+
+/** `PATCH /v1/me`'s fields: a name present and empty clears it (null), absent leaves it. */
+function profileChange(form: URLSearchParams) {
+  const name = (key: string) => {
+    const value = field(form, key, { max: MAX_NAME, trim: true });
+    return value === undefined ? undefined : value || null;
+  };
+  return {
+    first_name: name("first_name"),
+    last_name: name("last_name"),
+    primary_email_address_id: field(form, "primary_email_address_id", { max: 64 }),
+  };
+}
+
+const PASSWORD_FIELDS = ["new_password", "current_password", "sign_out_of_other_sessions"];
+
+/** `POST /v1/me/change_password`'s fields, checked before the current password is. */
+function passwordChange(form: URLSearchParams) {
+  const newPassword = field(form, "new_password", { required: true, max: MAX_PASSWORD });
+  checkPasswordLength(newPassword, "new_password");
+  const current = field(form, "current_password", { required: true, max: MAX_PASSWORD });
+  const signOut = field(form, "sign_out_of_other_sessions", { max: 5 });
+  if (signOut !== undefined && signOut !== "true" && signOut !== "false") {
+    throw new HttpError(422, "form_param_format_invalid", "is invalid", "Must be true or false.", {
+      param_name: "sign_out_of_other_sessions",
+    });
+  }
+  return { newPassword, current, signOut };
+}
+
 /**
  * The signed-in user (`_clerk_session_id`, else the client's active session): read it, rename it
  * or change its primary email (`PATCH /v1/me`, the same `user.updated` webhook as the Backend
@@ -40,8 +71,7 @@ export function meRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me"),
       access: "fapi",
       handle: ({ req, url, origin }) => {
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = fapi.signedIn(req, url);
         return fapi.respond(userWire(user), rc, origin);
       },
     },
@@ -51,20 +81,7 @@ export function meRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, ["first_name", "last_name", "primary_email_address_id"]);
-        // Present and empty clears a name (null), absent leaves it.
-        const name = (key: string) => {
-          const value = field(form, key, { max: MAX_NAME, trim: true });
-          return value === undefined ? undefined : value || null;
-        };
-        const change = {
-          first_name: name("first_name"),
-          last_name: name("last_name"),
-          primary_email_address_id: field(form, "primary_email_address_id", { max: 64 }),
-        };
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { form: change, rc, user } = await signedInForm(fapi, req, url, PROFILE_FIELDS, profileChange);
         if (change.primary_email_address_id !== undefined) {
           checkPrimary(user, change.primary_email_address_id);
         }
@@ -80,19 +97,10 @@ export function meRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, []);
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = await signedInForm(fapi, req, url, []);
         const deleted = fapi.accounts.deleteUser(user.id);
         if (!deleted) throw signedOut();
-        fapi.save(rc, (client) => {
-          for (const id of client.sessionIds) fapi.endSession(id);
-          client.sessionIds = [];
-          client.lastActiveSessionId = null;
-          client.signIn = null;
-          client.signUp = null;
-        });
+        fapi.signOutClient(rc);
         const response: DeletedObjectWire = { object: "user", id: user.id, deleted: true };
         return fapi.respond(response, rc, origin);
       },
@@ -104,19 +112,14 @@ export function meRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me/change_password"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, ["new_password", "current_password", "sign_out_of_other_sessions"]);
-        const newPassword = field(form, "new_password", { required: true, max: MAX_PASSWORD });
-        checkPasswordLength(newPassword, "new_password");
-        const current = field(form, "current_password", { required: true, max: MAX_PASSWORD });
-        const signOut = field(form, "sign_out_of_other_sessions", { max: 5 });
-        if (signOut !== undefined && signOut !== "true" && signOut !== "false") {
-          throw new HttpError(422, "form_param_format_invalid", "is invalid", "Must be true or false.", {
-            param_name: "sign_out_of_other_sessions",
-          });
-        }
-        const rc = fapi.requireClient(req);
-        const { session, user } = fapi.currentSession(rc.client, url);
+        const { form, rc, session, user } = await signedInForm(
+          fapi,
+          req,
+          url,
+          PASSWORD_FIELDS,
+          passwordChange,
+        );
+        const { newPassword, current, signOut } = form;
         const check = await fapi.accounts.checkPassword(
           user.id,
           current,

@@ -3,7 +3,7 @@ import type { Route } from "../routes/route.ts";
 import type { Fapi } from "./fapi.ts";
 import { sessionWithActivities } from "./json.ts";
 import { fapiPath } from "./paths.ts";
-import { readForm, rejectUnknown } from "./request.ts";
+import { signedInForm } from "./request.ts";
 
 /**
  * UserProfile's Security → "Active devices": the user's live sessions (a bare array, no tokens:
@@ -18,8 +18,7 @@ export function meSessionRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me/sessions/active"),
       access: "fapi",
       handle: ({ req, url }) => {
-        const rc = fapi.requireClient(req);
-        const { session: current, user } = fapi.currentSession(rc.client, url);
+        const { session: current, user } = fapi.signedIn(req, url);
         const now = fapi.now();
         const sessions = fapi.accounts.userSessions(user.id).map((session) =>
           sessionWithActivities(
@@ -38,10 +37,7 @@ export function meSessionRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me/sessions/([^/]+)/revoke"),
       access: "fapi",
       handle: async ({ req, url, origin, params: [sessionId = ""] }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, []);
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = await signedInForm(fapi, req, url, []);
         // Another user's session is as unknown as a made-up id: no telling which exist.
         const target = fapi.accounts.liveSession(sessionId);
         if (!target || target.user.id !== user.id) throw notFound("session");
@@ -58,12 +54,8 @@ export function meSessionRoutes(fapi: Fapi): Route[] {
           "127.0.0.1",
           fapi.device(session.id),
         );
-        fapi.save(rc, (client) => {
-          fapi.endSession(session.id);
-          // Revoking this client's own session signs it out here too.
-          client.sessionIds = client.sessionIds.filter((id) => id !== session.id);
-          if (client.lastActiveSessionId === session.id) client.lastActiveSessionId = null;
-        });
+        // Revoking this client's own session signs it out here too.
+        fapi.removeSession(rc, session.id);
         return fapi.respond(revoked, rc, origin);
       },
     },

@@ -1,28 +1,22 @@
 import { readdirSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MAX_IMAGE_BYTES } from "../images.ts";
-import {
-  startTestIdp,
-  startWebhookReceiver,
-  type ReceivedWebhook,
-  type TestIdp,
-  type WebhookReceiver,
-} from "../testing.ts";
+import { callAsBackend, type ReceivedWebhook, type TestIdp } from "../testing.ts";
 import type { UserJson } from "../users.ts";
 import type { ClientWire, ImageWire } from "./json.ts";
 import {
+  APP_ORIGIN,
   asClerk,
+  expectClerkError,
   fapiClient,
-  signUpWithCode,
+  idpWithWebhooks,
+  signUpFreshUser,
   type Envelope,
-  type ErrorBody,
+  type FapiResponse,
   type FapiTestClient,
 } from "./testing.ts";
-
-const ORIGIN = "http://localhost:5173";
-let counter = 0;
 
 const PNG = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
@@ -32,20 +26,14 @@ const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from("
 const GIF = Buffer.from("GIF89a\x01\x00\x01\x00", "latin1");
 const WEBP = Buffer.concat([Buffer.from("RIFF"), Buffer.from([0, 0, 0, 0]), Buffer.from("WEBPVP8 ")]);
 
-interface Answer<T> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
 /** `setProfileImage({ file })` as clerk-js sends it: POST with a FormData body (or another body) and the cookie. */
 async function upload<T = Envelope<ImageWire>>(
   idp: TestIdp,
   fapi: FapiTestClient,
   body: FormData | string | Uint8Array,
   contentType?: string,
-): Promise<Answer<T>> {
-  const headers: Record<string, string> = { Cookie: fapi.cookieHeader(), Origin: ORIGIN };
+): Promise<FapiResponse<T>> {
+  const headers: Record<string, string> = { Cookie: fapi.cookieHeader(), Origin: APP_ORIGIN };
   if (contentType) headers["Content-Type"] = contentType;
   const res = await fetch(`${idp.url}/__clerk/v1/me/profile_image?_clerk_js_version=5.128.0`, {
     method: "POST",
@@ -62,54 +50,23 @@ function fileForm(bytes: Uint8Array, name: string, type: string, field = "file")
 }
 
 /** Clerk's error shape; `param` only where a form field exists (else clerk-js would show nothing). */
-function expectError(res: Answer<unknown>, status: number, code: string, param?: string) {
-  expect(res.status).toBe(status);
-  expect(res.headers.get("content-type")).toBe("application/json");
-  const [error] = (res.body as ErrorBody).errors;
-  expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
-  if (param) expect(error?.meta).toMatchObject({ param_name: param });
-  else if (code !== "form_param_unknown") expect(error?.meta).toEqual({});
+function expectError(res: FapiResponse<unknown>, status: number, code: string, param?: string) {
+  const error = expectClerkError(res, status, code, param);
+  if (!param && code !== "form_param_unknown") expect(error?.meta).toEqual({});
 }
 
 const events = (received: ReceivedWebhook[]) =>
   received.map((r) => JSON.parse(r.body) as { type: string; data: UserJson });
 
 describe("UserProfile avatar (/v1/me/profile_image)", () => {
-  let idp: TestIdp;
-  let receiver: WebhookReceiver;
-
-  async function freshUser() {
-    const fapi = fapiClient(idp.url, { origin: ORIGIN });
-    const done = await signUpWithCode(fapi, idp, {
-      email_address: `avatar-${++counter}@example.test`,
-      password: "long enough",
-    });
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-    return { fapi, user: done.body.client!.sessions[0]!.user };
-  }
+  const env = idpWithWebhooks({ seed: true });
+  const freshUser = () => signUpFreshUser(env, { origin: APP_ORIGIN });
 
   async function backendUser(userId: string): Promise<UserJson> {
-    const res = await fetch(`${idp.url}/v1/users/${userId}`, {
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
-    });
-    return (await res.json()) as UserJson;
+    return (await (await callAsBackend(env.idp, `/v1/users/${userId}`)).json()) as UserJson;
   }
 
-  const imageFiles = () => readdirSync(join(idp.dataDir, "images"));
-
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    idp = await startTestIdp({ seed: true, webhookUrl: receiver.url });
-  });
-  beforeEach(async () => {
-    await idp.whenDelivered(5_000);
-    receiver.received.length = 0;
-  });
-  afterAll(async () => {
-    await idp.dispose();
-    await receiver.close();
-  });
+  const imageFiles = () => readdirSync(join(env.idp.dataDir, "images"));
 
   it("uploads an image, serves it safely at a new URL, replaces it, and removes it back to the initials", async () => {
     const { fapi, user } = await freshUser();
@@ -117,14 +74,14 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
     expect(user.image_url).toContain("avatar_placeholder");
     expect(user.has_image).toBe(false);
 
-    const uploaded = await upload(idp, fapi, fileForm(PNG, "me.png", "image/png"));
+    const uploaded = await upload(env.idp, fapi, fileForm(PNG, "me.png", "image/png"));
     expect(uploaded.status).toBe(200);
     const image = uploaded.body.response;
     expect(image).toEqual({
       object: "image",
       id: expect.stringMatching(/^img_/),
       name: "me.png",
-      public_url: `${idp.url}/v1/dev/avatars/${user.id}/${image.id}`,
+      public_url: `${env.idp.url}/v1/dev/avatars/${user.id}/${image.id}`,
     });
     const session = asClerk.session((uploaded.body.client as ClientWire).sessions[0]!);
     expect(session.user).toMatchObject({ image_url: image.public_url, has_image: true });
@@ -156,7 +113,7 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       [GIF, "image/gif"],
       [WEBP, "image/webp"],
     ] as const) {
-      const next = await upload(idp, fapi, fileForm(bytes, "photo", "application/octet-stream"));
+      const next = await upload(env.idp, fapi, fileForm(bytes, "photo", "application/octet-stream"));
       expect(next.status).toBe(200);
       const got = await fetch(next.body.response.public_url);
       expect(got.headers.get("content-type")).toBe(type);
@@ -182,8 +139,8 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
     // Removing again changes nothing.
     expect((await fapi.call("DELETE", "/me/profile_image")).status).toBe(200);
 
-    await idp.whenDelivered(5_000);
-    const sent = events(receiver.received);
+    await env.idp.whenDelivered(5_000);
+    const sent = events(env.receiver.received);
     expect(sent.map((e) => e.type)).toEqual(Array(5).fill("user.updated"));
     expect(sent[0]!.data).toMatchObject({
       id: user.id,
@@ -197,7 +154,7 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
   it("accepts clerk-js's string form (application/octet-stream with a base64 data URL)", async () => {
     const { fapi } = await freshUser();
     const dataUrl = `data:image/png;base64,${PNG.toString("base64")}`;
-    const res = await upload(idp, fapi, dataUrl, "application/octet-stream");
+    const res = await upload(env.idp, fapi, dataUrl, "application/octet-stream");
     expect(res.status).toBe(200);
     const served = await fetch(res.body.response.public_url);
     expect(Buffer.from(await served.arrayBuffer())).toEqual(PNG);
@@ -217,42 +174,46 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       [Buffer.alloc(0), "empty.png", "image/png"],
       [Buffer.from("RIFF\0\0\0\0WAVE"), "sound.webp", "image/webp"],
     ] as const) {
-      expectError(await upload(idp, fapi, fileForm(bytes, name, type)), 422, "avatar_file_type_invalid");
+      expectError(await upload(env.idp, fapi, fileForm(bytes, name, type)), 422, "avatar_file_type_invalid");
     }
     const huge = Buffer.concat([PNG, Buffer.alloc(MAX_IMAGE_BYTES + 1 - PNG.length)]);
     expectError(
-      await upload(idp, fapi, fileForm(huge, "huge.png", "image/png")),
+      await upload(env.idp, fapi, fileForm(huge, "huge.png", "image/png")),
       422,
       "avatar_file_size_exceeded",
     );
     expectError(
-      await upload(idp, fapi, fileForm(PNG, "me.png", "image/png", "image")),
+      await upload(env.idp, fapi, fileForm(PNG, "me.png", "image/png", "image")),
       422,
       "form_param_unknown",
       "image",
     );
     const two = fileForm(PNG, "a.png", "image/png");
     two.append("file", new File([new Uint8Array(PNG)], "b.png", { type: "image/png" }));
-    expectError(await upload(idp, fapi, two), 422, "form_param_format_invalid");
+    expectError(await upload(env.idp, fapi, two), 422, "form_param_format_invalid");
     const textField = new FormData();
     textField.append("file", "just text");
-    expectError(await upload(idp, fapi, textField), 422, "form_param_missing");
-    expectError(await upload(idp, fapi, new FormData()), 422, "form_param_missing");
+    expectError(await upload(env.idp, fapi, textField), 422, "form_param_missing");
+    expectError(await upload(env.idp, fapi, new FormData()), 422, "form_param_missing");
     expectError(
-      await upload(idp, fapi, "--nope\r\ngarbage", "multipart/form-data; boundary=other"),
+      await upload(env.idp, fapi, "--nope\r\ngarbage", "multipart/form-data; boundary=other"),
       422,
       "form_param_format_invalid",
     );
-    expectError(await upload(idp, fapi, "garbage", "multipart/form-data"), 422, "form_param_format_invalid");
     expectError(
-      await upload(idp, fapi, new Uint8Array(PNG), "application/octet-stream"),
+      await upload(env.idp, fapi, "garbage", "multipart/form-data"),
       422,
       "form_param_format_invalid",
     );
-    expectError(await upload(idp, fapi, "", "application/octet-stream"), 422, "form_param_missing");
+    expectError(
+      await upload(env.idp, fapi, new Uint8Array(PNG), "application/octet-stream"),
+      422,
+      "form_param_format_invalid",
+    );
+    expectError(await upload(env.idp, fapi, "", "application/octet-stream"), 422, "form_param_missing");
     expectError(
       await upload(
-        idp,
+        env.idp,
         fapi,
         `data:image/svg+xml;base64,${svg.toString("base64")}`,
         "application/octet-stream",
@@ -261,16 +222,16 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       "avatar_file_type_invalid",
     );
     for (const type of ["application/json", "text/plain", "image/png", "application/x-www-form-urlencoded"]) {
-      expectError(await upload(idp, fapi, PNG.toString("latin1"), type), 415, "unsupported_media_type");
+      expectError(await upload(env.idp, fapi, PNG.toString("latin1"), type), 415, "unsupported_media_type");
     }
     // A declared length past the limit is refused before the body is read.
     const declared = await new Promise<number>((resolve, reject) => {
-      const url = new URL(`${idp.url}/__clerk/v1/me/profile_image`);
+      const url = new URL(`${env.idp.url}/__clerk/v1/me/profile_image`);
       const req = request(url, {
         method: "POST",
         headers: {
           Cookie: fapi.cookieHeader(),
-          Origin: ORIGIN,
+          Origin: APP_ORIGIN,
           "Content-Type": "multipart/form-data; boundary=x",
           "Content-Length": String(50 * 1000 * 1000),
         },
@@ -286,17 +247,16 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
     expect(declared).toBe(422);
 
     expect(await backendUser(user.id)).toEqual(before);
-    await idp.whenDelivered(5_000);
-    expect(receiver.received).toEqual([]);
+    expect(await env.deliveredWebhooks()).toEqual([]);
   });
 
   it("needs a signed-in client, and serves a user's image only at its current URL", async () => {
-    const stranger = fapiClient(idp.url);
-    expectError(await upload(idp, stranger, fileForm(PNG, "me.png", "image/png")), 401, "signed_out");
+    const stranger = fapiClient(env.idp.url);
+    expectError(await upload(env.idp, stranger, fileForm(PNG, "me.png", "image/png")), 401, "signed_out");
     expectError(await stranger.call("DELETE", "/me/profile_image"), 401, "signed_out");
 
     const { fapi, user } = await freshUser();
-    const image = (await upload(idp, fapi, fileForm(PNG, "me.png", "image/png"))).body.response;
+    const image = (await upload(env.idp, fapi, fileForm(PNG, "me.png", "image/png"))).body.response;
     const other = await freshUser();
     for (const path of [
       `/v1/dev/avatars/${other.user.id}/${image.id}`,
@@ -304,15 +264,12 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
       `/v1/dev/avatars/${user.id}/..%2F..%2Fstate.json`,
       `/v1/dev/avatars/${user.id}/%2e%2e`,
     ]) {
-      const res = await fetch(`${idp.url}${path}`);
+      const res = await fetch(`${env.idp.url}${path}`);
       expect(res.status).toBe(404);
     }
 
     // Deleting the user (Backend API) deletes the image too.
-    const deleted = await fetch(`${idp.url}/v1/users/${user.id}`, {
-      method: "DELETE",
-      headers: { Authorization: `Bearer ${idp.secretKey}` },
-    });
+    const deleted = await callAsBackend(env.idp, `/v1/users/${user.id}`, { method: "DELETE" });
     expect(deleted.status).toBe(200);
     expect((await fetch(image.public_url)).status).toBe(404);
     expect(imageFiles()).not.toContain(image.id);

@@ -7,7 +7,7 @@ import { defaultImageUrl } from "../users.ts";
 import { signedOut, type Fapi } from "./fapi.ts";
 import type { ImageWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
-import { readForm, rejectUnknown } from "./request.ts";
+import { signedInForm } from "./request.ts";
 import { readUpload } from "./upload.ts";
 
 const typeInvalid = () =>
@@ -42,8 +42,7 @@ export function profileImageRoutes(fapi: Fapi): Route[] {
       access: "fapi",
       handle: async ({ req, url, origin }) => {
         // Signed in first: a stranger's upload is not even read.
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = fapi.signedIn(req, url);
         const { bytes, name } = await readUpload(req);
         const contentType = sniffImageType(bytes);
         if (!contentType) throw typeInvalid();
@@ -76,10 +75,7 @@ export function profileImageRoutes(fapi: Fapi): Route[] {
       pattern: fapiPath("/me/profile_image"),
       access: "fapi",
       handle: async ({ req, url, origin }) => {
-        const form = await readForm(req);
-        rejectUnknown(form, []);
-        const rc = fapi.requireClient(req);
-        const { user } = fapi.currentSession(rc.client, url);
+        const { rc, user } = await signedInForm(fapi, req, url, []);
         const previous = fapi.accounts.profileImage(user.id);
         const initials = defaultImageUrl(issuer, user.id);
         // Nothing uploaded and already the initials: nothing changes, no webhook.

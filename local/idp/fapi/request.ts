@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { HttpError } from "../http.ts";
 import { isLoopbackOrigin } from "../origins.ts";
+import type { Fapi, SignedIn } from "./fapi.ts";
 
 /** FAPI forms are a few short fields; anything bigger is not clerk-js talking. */
 const MAX_FORM_BYTES = 16 * 1024;
@@ -113,6 +114,37 @@ export function rejectUnknown(form: URLSearchParams, known: readonly string[]): 
       );
     }
   }
+}
+
+/**
+ * The start of a `/v1/me` change: its form read, fields other than `known` refused and `parse` run
+ * on it (so a malformed request is 422 whether or not it is signed in), then the signed-in caller
+ * (`Fapi.signedIn`, else 401 `signed_out`). `form` is what `parse` returns.
+ */
+export function signedInForm(
+  fapi: Fapi,
+  req: IncomingMessage,
+  url: URL,
+  known: readonly string[],
+): Promise<SignedIn>;
+export function signedInForm<T>(
+  fapi: Fapi,
+  req: IncomingMessage,
+  url: URL,
+  known: readonly string[],
+  parse: (form: URLSearchParams) => T,
+): Promise<SignedIn & { form: T }>;
+export async function signedInForm<T>(
+  fapi: Fapi,
+  req: IncomingMessage,
+  url: URL,
+  known: readonly string[],
+  parse?: (form: URLSearchParams) => T,
+): Promise<SignedIn & { form?: T }> {
+  const raw = await readForm(req);
+  rejectUnknown(raw, known);
+  const form = parse?.(raw);
+  return { ...fapi.signedIn(req, url), form };
 }
 
 /**

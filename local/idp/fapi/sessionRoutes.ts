@@ -58,13 +58,7 @@ export function sessionRoutes(fapi: Fapi): Route[] {
         await readForm(req);
         const rc = fapi.existingClient(req);
         if (!rc) return fapi.noClient(null, false);
-        fapi.save(rc, (client) => {
-          for (const id of client.sessionIds) fapi.endSession(id);
-          client.sessionIds = [];
-          client.lastActiveSessionId = null;
-          client.signIn = null;
-          client.signUp = null;
-        });
+        fapi.signOutClient(rc);
         return fapi.respond(await fapi.clientJson(rc.client, origin), rc, origin);
       },
     },
@@ -78,11 +72,7 @@ export function sessionRoutes(fapi: Fapi): Route[] {
         const live = rc && fapi.liveSessions(rc.client).find((l) => l.session.id === sessionId);
         if (!rc || !live) throw notFound("session");
         const removed = await fapi.sessionJson(live.session, live.user, origin, "removed");
-        fapi.save(rc, (client) => {
-          fapi.endSession(sessionId);
-          client.sessionIds = client.sessionIds.filter((id) => id !== sessionId);
-          if (client.lastActiveSessionId === sessionId) client.lastActiveSessionId = null;
-        });
+        fapi.removeSession(rc, sessionId);
         return fapi.respond(removed, rc, origin);
       },
     },

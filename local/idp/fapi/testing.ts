@@ -18,6 +18,15 @@ import type {
   UserSettingsJSON,
   VerificationJSON,
 } from "../../../node_modules/@clerk/clerk-react/node_modules/@clerk/shared/dist/types/index.mjs";
+import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import type { IdpOptions } from "../server.ts";
+import {
+  startTestIdp,
+  startWebhookReceiver,
+  type ReceivedWebhook,
+  type TestIdp,
+  type WebhookReceiver,
+} from "../testing.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,
@@ -86,7 +95,26 @@ export interface FapiResponse<T> {
   body: T;
 }
 
+/**
+ * Asserts Clerk's error answer: the status, a JSON body whose first error has this code and the
+ * messages clerk-js shows, and (if given) the form field it is shown under. Returns that error.
+ */
+export function expectClerkError(res: FapiResponse<unknown>, status: number, code: string, param?: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/json");
+  const [error] = (res.body as ErrorBody).errors;
+  expect(error).toMatchObject({ code, message: expect.any(String), long_message: expect.any(String) });
+  if (param) expect(error?.meta).toMatchObject({ param_name: param });
+  return error;
+}
+
 export const CLERK_JS_VERSION = "5.128.0";
+
+/** The app's page in the tests (Vite's dev server), an origin the IdP lets change state. */
+export const APP_ORIGIN = "http://localhost:5173";
+
+/** A six-digit code that is not `code`. */
+export const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, "0");
 
 /**
  * Calls the FAPI the way clerk-js does: `?__clerk_api_version&_clerk_js_version`, a form body on
@@ -215,4 +243,81 @@ export async function signUpWithCode(
     strategy: "email_code",
     code,
   });
+}
+
+/** An IdP for a `describe` block whose webhooks go to a receiver (see `idpWithWebhooks`). */
+export interface IdpWithWebhooks {
+  readonly idp: TestIdp;
+  readonly receiver: WebhookReceiver;
+  /** Waits for the webhooks sent so far to be delivered, then forgets them. */
+  forgetWebhooks(): Promise<void>;
+  /** Waits for the webhooks sent so far to be delivered; those the receiver got since last forgotten. */
+  deliveredWebhooks(): Promise<ReceivedWebhook[]>;
+}
+
+/**
+ * For a `describe` block: an IdP (with `options`) whose webhooks go to a fresh receiver, both
+ * started before its tests and closed after them; each test starts with the webhooks sent so far
+ * delivered and forgotten, so it sees only its own. `idp` and `receiver` exist from `beforeAll` on.
+ */
+export function idpWithWebhooks(options: IdpOptions): IdpWithWebhooks {
+  let started: { idp: TestIdp; receiver: WebhookReceiver } | undefined;
+  const running = () => {
+    if (!started) throw new Error("the IdP starts in beforeAll: use it in hooks and tests");
+    return started;
+  };
+  const env: IdpWithWebhooks = {
+    get idp() {
+      return running().idp;
+    },
+    get receiver() {
+      return running().receiver;
+    },
+    async forgetWebhooks() {
+      (await env.deliveredWebhooks()).length = 0;
+    },
+    async deliveredWebhooks() {
+      await env.idp.whenDelivered(5_000);
+      return env.receiver.received;
+    },
+  };
+  beforeAll(async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      started = { receiver, idp: await startTestIdp({ ...options, webhookUrl: receiver.url }) };
+    } catch (error) {
+      await receiver.close();
+      throw error;
+    }
+  });
+  beforeEach(() => env.forgetWebhooks());
+  afterAll(async () => {
+    await started?.idp.dispose();
+    await started?.receiver.close();
+  });
+  return env;
+}
+
+export const FRESH_USER_PASSWORD = "long enough";
+let freshUsers = 0;
+
+/**
+ * A new user (`fresh-N@example.test`, FRESH_USER_PASSWORD), signed up with an email code in a new
+ * browser that stays signed in; the webhooks of the sign-up are delivered and forgotten.
+ */
+export async function signUpFreshUser(
+  env: IdpWithWebhooks,
+  browser: { origin: string; userAgent?: string },
+): Promise<{ fapi: FapiTestClient; email: string; sessionId: string; user: UserWire }> {
+  const email = `fresh-${++freshUsers}@example.test`;
+  const fapi = fapiClient(env.idp.url, browser);
+  const done = await signUpWithCode(fapi, env.idp, { email_address: email, password: FRESH_USER_PASSWORD });
+  if (done.status !== 200) throw new Error(`sign-up of ${email}: ${done.status}`);
+  await env.forgetWebhooks();
+  return {
+    fapi,
+    email,
+    sessionId: done.body.response.created_session_id!,
+    user: done.body.client!.sessions[0]!.user,
+  };
 }
