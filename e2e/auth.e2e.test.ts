@@ -9,6 +9,7 @@ import {
   continueButton,
   createAccount,
   fieldError,
+  enterCode,
   enterPassword,
   latestCode,
   chromiumForSuite,
@@ -125,7 +126,7 @@ describe("signing in", () => {
     await page.getByRole("link", { name: "Forgot password?" }).click();
     const requested = Date.now();
     await page.getByRole("button", { name: /reset your password/i }).click();
-    await page.keyboard.type(await latestCode(email, requested - 1));
+    await enterCode(page, await latestCode(email, requested - 1));
     await page.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
     await page.getByLabel("Confirm password").fill("a brand new passphrase");
     await page.getByRole("button", { name: /reset password/i }).click();

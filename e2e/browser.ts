@@ -84,6 +84,11 @@ export const fieldError = (page: Page, field: string) => page.locator(`#error-${
 
 export const continueButton = (page: Page) => page.getByRole("button", { name: "Continue", exact: true });
 
+/** Clerk's one-time-code field (one input behind the six boxes), filled once it is there. */
+export async function enterCode(page: Page, code: string) {
+  await page.getByLabel("Enter verification code").fill(code);
+}
+
 /**
  * The newest code the IdP "emailed" to `email` (its dev mailbox, loopback only), waiting for it:
  * clerk-js asks for the code just after it shows the code form.
@@ -112,8 +117,11 @@ export async function signUp(page: Page, email: string, name: string) {
   await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
   await continueButton(page).click();
   await page.getByText("Verify your email").waitFor();
-  await page.keyboard.type(await latestCode(email));
-  await page.waitForURL(/\/onboarding$/);
+  await enterCode(page, await latestCode(email));
+  await page.waitForURL(/\/onboarding$/).catch(async (error: unknown) => {
+    await screenshot(page, "sign-up-stuck");
+    throw error;
+  });
   await page.getByLabel("What should we call you?").fill(name);
   await page.getByRole("button", { name: "Continue to my posts" }).click();
   await page.getByRole("heading", { name: "My posts" }).waitFor();
