@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { afterAll, beforeAll, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, inject } from "vitest";
 import { SEED_PASSWORD } from "../local/idp/config.ts";
 
 /** The stack e2e/globalSetup.ts started: the app, the IdP, and the key that opens the IdP's mailbox. */
@@ -39,6 +39,13 @@ export function chromiumForSuite() {
   beforeAll(async () => {
     browser = await launchChromium();
   });
+  // A failed journey leaves a picture of every page it had open.
+  afterEach(async ({ task }) => {
+    if (task.result?.state !== "fail") return;
+    const pages = contexts.flatMap((c) => c.pages());
+    const slug = task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+    await Promise.all(pages.map((p, i) => screenshot(p, `failed-${slug}-${i}`).catch(() => undefined)));
+  });
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close()));
     await browser?.close();
@@ -75,7 +82,13 @@ export async function signIn(page: Page, baseUrl: string, email: string, passwor
 export async function enterPassword(page: Page, email: string, password: string) {
   await page.getByLabel("Email address").fill(email);
   await continueButton(page).click();
-  await page.getByLabel("Password", { exact: true }).fill(password);
+  // The first step also holds a hidden password field (for password managers); fill the second
+  // step's once it has replaced the first, or the value is lost with the first step's form.
+  await page.waitForURL(/\/sign-in\/factor-one/);
+  await page.getByRole("heading", { name: "Enter your password" }).waitFor();
+  const field = page.getByLabel("Password", { exact: true });
+  await field.fill(password);
+  if ((await field.inputValue()) !== password) throw new Error("the password field lost its value");
   await continueButton(page).click();
 }
 

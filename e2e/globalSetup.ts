@@ -9,6 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
 
+const ARTIFACTS = path.resolve(import.meta.dirname, "artifacts");
+
 export const E2E_PORTS = { backend: 4310, site: 4311, idp: 4312, spa: 4173 };
 
 let stack: ChildProcess | undefined;
@@ -43,6 +45,11 @@ export default async function setup(project: TestProject) {
     };
     stack!.stdout!.on("data", onData);
     stack!.stderr!.on("data", onData);
+    // The whole stack log, kept beside the screenshots, for when a journey fails.
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    const log = fs.createWriteStream(path.join(ARTIFACTS, "stack.log"));
+    stack!.stdout!.pipe(log);
+    stack!.stderr!.pipe(log);
     stack!.once("exit", (code) => reject(new Error(`stack exited with ${code}:\n${output}`)));
   });
   const ready = /ready in ([\d.]+) s/.exec(output)?.[1];
