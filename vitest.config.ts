@@ -24,6 +24,15 @@ export default defineConfig({
         },
       },
       {
+        // The SPA's components in jsdom with Testing Library (no stack, no browser).
+        test: {
+          name: "ui",
+          include: ["src/**/*.test.tsx"],
+          environment: "jsdom",
+          setupFiles: ["src/test/setup.ts"],
+        },
+      },
+      {
         // Attacks on the running stack (npm run test:security; not part of npm test).
         test: {
           name: "security",

@@ -5,6 +5,7 @@ import { Dashboard } from "../features/posts/Dashboard";
 import { PublicFeed } from "../features/posts/PublicFeed";
 import { Onboarding } from "../features/onboarding/Onboarding";
 import { InsightsGate } from "../features/insights/InsightsGate";
+import { ToastProvider } from "../components/toast/ToastProvider";
 import { AuthProvider } from "./AuthProvider";
 import { ErrorBoundary } from "./ErrorBoundary";
 import { RequireAdmin, RequireSignedIn } from "./guards";
@@ -25,7 +26,9 @@ export function App() {
   return (
     <BrowserRouter>
       <AuthProvider>
-        <AppRoutes />
+        <ToastProvider>
+          <AppRoutes />
+        </ToastProvider>
       </AuthProvider>
     </BrowserRouter>
   );
