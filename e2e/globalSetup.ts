@@ -11,7 +11,14 @@ import type { TestProject } from "vitest/node";
 
 const ARTIFACTS = path.resolve(import.meta.dirname, "artifacts");
 
-export const E2E_PORTS = { backend: 4310, site: 4311, idp: 4312, spa: 4173 };
+/** E2E_PORT_OFFSET moves every port, so two browser suites can run side by side. */
+const offset = Number(process.env.E2E_PORT_OFFSET ?? 0);
+export const E2E_PORTS = {
+  backend: 4310 + offset,
+  site: 4311 + offset,
+  idp: 4312 + offset,
+  spa: 4173 + offset,
+};
 
 let stack: ChildProcess | undefined;
 let dataDir: string | undefined;
