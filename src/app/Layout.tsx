@@ -3,6 +3,7 @@ import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { hasPro, isAdmin } from "../../convex/lib/permissions";
 import { useViewer } from "../auth/useViewer";
 import { useClaimsFollowServer } from "../auth/useClaimsFollowServer";
+import { ConnectionIndicator } from "../components/ConnectionIndicator";
 import { ErrorBoundary } from "./ErrorBoundary";
 
 export function Layout() {
@@ -11,6 +12,9 @@ export function Layout() {
   useClaimsFollowServer(viewer);
   return (
     <div className="shell">
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
       <header className="topbar">
         <NavLink to="/" className="brand">
           <img src="/favicon.svg" alt="" width={24} height={24} /> Gatehouse
@@ -41,7 +45,9 @@ export function Layout() {
           </SignedOut>
         </div>
       </header>
-      <main>
+      <ConnectionIndicator />
+      {/* The skip link's target: focusable from script, not a tab stop. */}
+      <main id="main" tabIndex={-1}>
         <ClerkFailed>
           <section className="card" role="alert">
             <h2>Sign-in is unavailable</h2>
