@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { errorCodeOf, type ErrorCode } from "./lib/errors";
+import { FREE_POST_QUOTA } from "./lib/permissions";
 import {
   ACTOR_NAMES,
   clerkUser,
@@ -124,6 +125,25 @@ export const MATRIX: Record<string, Row> = {
       const post = await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate));
       expect(post?.publishAt).toBeGreaterThan(Date.now());
       expect(post?.publishJobId).toBeDefined();
+    },
+  },
+  "posts:quota": {
+    call: (as) => as.query(api.posts.quota, {}),
+    expect: anySignedIn,
+    check: (result, actor) => {
+      // The owner is on Pro (two posts, no quota); the free actor has no posts yet.
+      if (actor === "owner") expect(result).toEqual({ used: 2, limit: null });
+      if (actor === "free") expect(result).toEqual({ used: 0, limit: FREE_POST_QUOTA });
+    },
+  },
+  "posts:cancelSchedule": {
+    call: (as, w) => as.mutation(api.posts.cancelSchedule, { id: w.posts.ownerPrivate }),
+    // Like update: the author only, on any plan (an ex-Pro author may still call off a schedule).
+    expect: { anonymous: U, owner: "ok", other: N, admin: F, free: N, pro: N, deleted: U, revoked: N },
+    check: async (_r, _a, w) => {
+      const post = await w.t.run((ctx) => ctx.db.get("posts", w.posts.ownerPrivate));
+      expect(post?.publishAt).toBeUndefined();
+      expect(post?.publishJobId).toBeUndefined();
     },
   },
   "insights:overview": {

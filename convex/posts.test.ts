@@ -97,6 +97,19 @@ describe("plans", () => {
     expect((await freeUser(t).query(api.posts.listMine, page)).page).toHaveLength(FREE_POST_QUOTA);
   });
 
+  test("quota reports the maintained count: free against the quota, pro without one", async () => {
+    const t = newTest();
+    expect(await freeUser(t).query(api.posts.quota, {})).toEqual({ used: 0, limit: FREE_POST_QUOTA });
+    const ids = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(await freeUser(t).mutation(api.posts.create, { title: `p${i}`, body: "" }));
+    expect(await freeUser(t).query(api.posts.quota, {})).toEqual({ used: 3, limit: FREE_POST_QUOTA });
+    await freeUser(t).mutation(api.posts.remove, { id: ids[0]! });
+    expect(await freeUser(t).query(api.posts.quota, {})).toEqual({ used: 2, limit: FREE_POST_QUOTA });
+    await proUser(t).mutation(api.posts.create, { title: "pro", body: "" });
+    expect(await proUser(t).query(api.posts.quota, {})).toEqual({ used: 1, limit: null });
+  });
+
   test("pro has no post quota", async () => {
     const t = newTest();
     for (let i = 0; i < FREE_POST_QUOTA + 2; i++)
@@ -200,6 +213,37 @@ describe("scheduled publishing (pro)", () => {
     await proUser(t).mutation(api.posts.remove, { id });
     const after = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
     expect(after.every((j) => j.state.kind === "canceled")).toBe(true);
+  });
+
+  test("cancelling a schedule cancels its job; the post stays private and can be rescheduled", async () => {
+    vi.useFakeTimers();
+    const t = newTest();
+    const id = await proUser(t).mutation(api.posts.create, { title: "later", body: "" });
+    await proUser(t).mutation(api.posts.schedulePublish, { id, publishAt: Date.now() + 10_000 });
+    await proUser(t).mutation(api.posts.cancelSchedule, { id });
+    const jobs = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
+    expect(jobs.map((j) => j.state.kind)).toEqual(["canceled"]);
+    const post = await t.run((ctx) => ctx.db.get("posts", id));
+    expect(post?.publishAt).toBeUndefined();
+    expect(post?.publishJobId).toBeUndefined();
+    vi.advanceTimersByTime(20_000);
+    await t.finishInProgressScheduledFunctions();
+    expect((await proUser(t).query(api.posts.get, { id })).visibility).toBe("private");
+    // Cancelling again is harmless; scheduling again works.
+    await proUser(t).mutation(api.posts.cancelSchedule, { id });
+    await proUser(t).mutation(api.posts.schedulePublish, { id, publishAt: Date.now() + 10_000 });
+    expect((await proUser(t).query(api.posts.get, { id })).publishAt).toBeGreaterThan(Date.now());
+  });
+
+  test("an author who left Pro can still cancel what they scheduled", async () => {
+    vi.useFakeTimers();
+    const t = newTest();
+    const id = await proUser(t).mutation(api.posts.create, { title: "later", body: "" });
+    await proUser(t).mutation(api.posts.schedulePublish, { id, publishAt: Date.now() + 10_000 });
+    const downgraded = t.withIdentity(identityFor("user_p", { plan: "free_user" }));
+    await downgraded.mutation(api.posts.cancelSchedule, { id });
+    const jobs = await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect());
+    expect(jobs.map((j) => j.state.kind)).toEqual(["canceled"]);
   });
 
   test.each([

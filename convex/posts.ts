@@ -12,6 +12,7 @@ import {
   canReadPost,
   canRemovePost,
   FREE_POST_QUOTA,
+  hasPro,
   planIncludes,
 } from "./lib/permissions";
 import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
@@ -125,6 +126,22 @@ export const get = authedQuery({
   handler: async (ctx, { id }) => toPostView(await readablePost(ctx, ctx.viewer, id)),
 });
 
+/**
+ * The viewer's post count against their plan's quota, from the maintained per-author totals (one
+ * indexed read, however many posts). `limit` is null on a plan without a quota.
+ */
+export const quota = authedQuery({
+  args: {},
+  returns: v.object({ used: v.number(), limit: v.union(v.number(), v.null()) }),
+  handler: async (ctx) => {
+    const stats = await ctx.db
+      .query("authorStats")
+      .withIndex("by_author", (q) => q.eq("authorId", ctx.viewer.clerkId))
+      .unique();
+    return { used: stats?.total ?? 0, limit: hasPro(ctx.viewer) ? null : FREE_POST_QUOTA };
+  },
+});
+
 export const listMine = authedQuery({
   args: { paginationOpts: paginationOptsValidator },
   returns: pageOf(postValidator),
@@ -173,6 +190,27 @@ export const schedulePublish = planMutation("pro")({
       publishAt,
     });
     await ctx.db.patch("posts", post._id, { publishAt, publishJobId, updatedAt: Date.now() });
+    return null;
+  },
+});
+
+/**
+ * Cancels a scheduled publish: the job is cancelled and the post stays as it is. Only the author,
+ * on any plan (someone who has left Pro can still call off what they scheduled); idempotent.
+ */
+export const cancelSchedule = authedMutation({
+  args: { id: v.id("posts") },
+  returns: v.null(),
+  handler: async (ctx, { id }) => {
+    const post = await ownPostForWrite(ctx, ctx.viewer, id);
+    if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
+    if (post.publishAt !== undefined || post.publishJobId !== undefined) {
+      await ctx.db.patch("posts", post._id, {
+        publishAt: undefined,
+        publishJobId: undefined,
+        updatedAt: Date.now(),
+      });
+    }
     return null;
   },
 });
