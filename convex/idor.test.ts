@@ -151,6 +151,7 @@ describe("mass assignment: fields only the server sets cannot be sent", () => {
       "_creationTime",
       "_id",
       "authorId",
+      "authorName",
       "body",
       "title",
       "updatedAt",

@@ -5,7 +5,8 @@ import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/
 import { internal } from "./_generated/api";
 import type { Doc, Id } from "./_generated/dataModel";
 import { fail } from "./lib/errors";
-import { authedMutation, authedQuery, planMutation } from "./lib/functions";
+import { authedMutation, authedQuery, planMutation, publicQuery } from "./lib/functions";
+import { authorNames, publicPostValidator, UNNAMED_AUTHOR } from "./lib/publicFeed";
 import {
   canCreatePost,
   canEditPost,
@@ -157,9 +158,14 @@ export const listMine = authedQuery({
   },
 });
 
-export const listPublic = authedQuery({
+/**
+ * The public feed, newest first, readable signed out too (the landing's "public feed" link). Each
+ * post carries its author's display name, never their email. A deleted account is still refused
+ * (UNAUTHENTICATED, so the app signs it out), as everywhere.
+ */
+export const listPublic = publicQuery({
   args: { paginationOpts: paginationOptsValidator },
-  returns: pageOf(postValidator),
+  returns: pageOf(publicPostValidator),
   handler: async (ctx, { paginationOpts }) => {
     const result = await paginateChecked(paginationOpts, (opts) =>
       ctx.db
@@ -168,7 +174,17 @@ export const listPublic = authedQuery({
         .order("desc")
         .paginate(opts),
     );
-    return { ...result, page: result.page.map(toPostView) };
+    const names = await authorNames(
+      ctx,
+      result.page.map((post) => post.authorId),
+    );
+    return {
+      ...result,
+      page: result.page.map((post) => ({
+        ...toPostView(post),
+        authorName: names.get(post.authorId) ?? UNNAMED_AUTHOR,
+      })),
+    };
   },
 });
 

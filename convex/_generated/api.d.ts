@@ -27,6 +27,7 @@ import type * as lib_pagination from "../lib/pagination.js";
 import type * as lib_permissions from "../lib/permissions.js";
 import type * as lib_postStats from "../lib/postStats.js";
 import type * as lib_posts from "../lib/posts.js";
+import type * as lib_publicFeed from "../lib/publicFeed.js";
 import type * as lib_rateLimit from "../lib/rateLimit.js";
 import type * as lib_reconcile from "../lib/reconcile.js";
 import type * as lib_userSync from "../lib/userSync.js";
@@ -59,6 +60,7 @@ declare const fullApi: ApiFromModules<{
   "lib/permissions": typeof lib_permissions;
   "lib/postStats": typeof lib_postStats;
   "lib/posts": typeof lib_posts;
+  "lib/publicFeed": typeof lib_publicFeed;
   "lib/rateLimit": typeof lib_rateLimit;
   "lib/reconcile": typeof lib_reconcile;
   "lib/userSync": typeof lib_userSync;
