@@ -288,10 +288,12 @@ export const WIRE_MATRIX: Record<string, Row> = {
   "posts:listPublic": {
     kind: "query",
     args: () => page,
-    expect: anySignedIn,
+    // The public feed is readable signed out; a deleted account is still refused.
+    expect: { ...anySignedIn, anonymous: "ok" },
     check: (result) => {
       const posts = (result as { page: { _id: string; visibility: string }[] }).page;
       expect(posts.every((p) => p.visibility === "public")).toBe(true);
+      expect(JSON.stringify(posts)).not.toMatch(/@gatehouse\.test/);
       expect(posts.map((p) => p._id)).toContain(w.proPublic);
       expect(posts.map((p) => p._id)).not.toContain(w.proPrivate);
     },
