@@ -13,19 +13,60 @@ import { claimWriteToken, consumeWriteToken, releaseWriteClaim } from "./lib/rat
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
 import { paginateChecked } from "./lib/pagination";
+import { readableEntries } from "./lib/audit";
 
 const auditDetails = v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null())));
 
+/** Longest search text; a search matches a name or an email containing it (any case). */
+export const MAX_SEARCH_LENGTH = 100;
+
+const userFilter = {
+  /** Name or email contains this (case-insensitive). */
+  search: v.optional(v.string()),
+  role: v.optional(role),
+  plan: v.optional(plan),
+};
+
+/**
+ * Users, newest first, narrowed by role and plan through an index. With `search`, each page reads
+ * `numItems` users of that range (at most MAX_PAGE_SIZE) and returns those whose name or email
+ * contains the text: a page may hold fewer matches than it read (even none) and still not be the
+ * last; the admin page asks for further pages until it has enough or the list ends.
+ */
 export const listUsers = adminQuery({
-  args: { paginationOpts: paginationOptsValidator },
+  args: { paginationOpts: paginationOptsValidator, ...userFilter },
   returns: pageOf(adminUserValidator),
-  handler: async (ctx, { paginationOpts }) => {
-    const result = await paginateChecked(paginationOpts, (opts) =>
-      ctx.db.query("users").order("desc").paginate(opts),
-    );
+  handler: async (ctx, { paginationOpts, search, role, plan }) => {
+    const needle = (search ?? "").trim().toLowerCase();
+    if (needle.length > MAX_SEARCH_LENGTH) {
+      fail("INVALID_INPUT", `Search for at most ${MAX_SEARCH_LENGTH} characters`, {
+        issues: [{ path: "search", message: "too long" }],
+      });
+    }
+    const result = await paginateChecked(paginationOpts, (opts) => {
+      const users = ctx.db.query("users");
+      if (role !== undefined && plan !== undefined)
+        return users
+          .withIndex("by_role_plan", (q) => q.eq("role", role).eq("plan", plan))
+          .order("desc")
+          .paginate(opts);
+      if (role !== undefined)
+        return users
+          .withIndex("by_role", (q) => q.eq("role", role))
+          .order("desc")
+          .paginate(opts);
+      if (plan !== undefined)
+        return users
+          .withIndex("by_plan", (q) => q.eq("plan", plan))
+          .order("desc")
+          .paginate(opts);
+      return users.order("desc").paginate(opts);
+    });
+    const matches = (u: Doc<"users">) =>
+      needle === "" || u.name.toLowerCase().includes(needle) || u.email.toLowerCase().includes(needle);
     return {
       ...result,
-      page: result.page.map((u) => ({
+      page: result.page.filter(matches).map((u) => ({
         clerkId: u.clerkId,
         email: u.email,
         name: u.name,
@@ -39,8 +80,21 @@ export const listUsers = adminQuery({
   },
 });
 
+const auditKind = v.union(v.literal("role"), v.literal("plan"), v.literal("sync"), v.literal("account"));
+
+/**
+ * The audit log, newest first. Raw by default (every entry as recorded). With `fold`, Clerk's
+ * webhook echo of an admin's role or plan change is folded into that change's entry (as `echo`;
+ * lib/audit.ts), and `kind` / `person` (a Clerk id, as actor or target) narrow it: each page reads
+ * `numItems` entries and returns those that remain, so a page may hold fewer than it read.
+ */
 export const auditLog = adminQuery({
-  args: { paginationOpts: paginationOptsValidator },
+  args: {
+    paginationOpts: paginationOptsValidator,
+    fold: v.optional(v.boolean()),
+    kind: v.optional(auditKind),
+    person: v.optional(v.string()),
+  },
   returns: pageOf(
     v.object({
       _id: v.id("auditLog"),
@@ -49,10 +103,19 @@ export const auditLog = adminQuery({
       actor: v.string(),
       target: v.optional(v.string()),
       details: auditDetails,
+      kinds: v.optional(v.array(auditKind)),
+      echo: v.optional(
+        v.object({ _id: v.id("auditLog"), _creationTime: v.number(), svixId: v.union(v.string(), v.null()) }),
+      ),
     }),
   ),
-  handler: async (ctx, { paginationOpts }) =>
-    await paginateChecked(paginationOpts, (opts) => ctx.db.query("auditLog").order("desc").paginate(opts)),
+  handler: async (ctx, { paginationOpts, fold, kind, person }) => {
+    const result = await paginateChecked(paginationOpts, (opts) =>
+      ctx.db.query("auditLog").order("desc").paginate(opts),
+    );
+    if (!fold && kind === undefined && person === undefined) return result;
+    return { ...result, page: await readableEntries(ctx, result.page, { kind, person }) };
+  },
 });
 
 export const setRole = adminAction({
@@ -60,6 +123,7 @@ export const setRole = adminAction({
   returns: v.null(),
   handler: async (ctx, { clerkId, role }) => {
     const actor = ctx.viewer.clerkId;
+    const before = await ctx.runQuery(internal.admin.currentAccess, { clerkId });
     const reservation = await ctx.runMutation(internal.admin.reserveRoleChange, { actor, clerkId, role });
     try {
       await updatePublicMetadata(clerkId, { role });
@@ -68,7 +132,7 @@ export const setRole = adminAction({
       if (reservation !== null) await ctx.runMutation(internal.admin.releaseRoleChange, { reservation });
       throw error;
     }
-    await ctx.runMutation(internal.admin.recordRoleChange, { actor, clerkId, role });
+    await ctx.runMutation(internal.admin.recordRoleChange, { actor, clerkId, role, from: before?.role });
     return null;
   },
 });
@@ -77,13 +141,14 @@ export const setPlan = adminAction({
   args: { clerkId: v.string(), plan },
   returns: v.null(),
   handler: async (ctx, { clerkId, plan }) => {
-    await ctx.runQuery(internal.admin.requireLiveUser, { clerkId });
+    const before = await ctx.runQuery(internal.admin.requireLiveUser, { clerkId });
     await updatePublicMetadata(clerkId, { plan });
+    // Before → after, so the log reads "Free → Pro" and Clerk's echo can be matched to it.
     await ctx.runMutation(internal.admin.recordChange, {
       action: "admin.setPlan",
       actor: ctx.viewer.clerkId,
       target: clerkId,
-      details: { plan },
+      details: { plan, from: before.plan },
     });
     return null;
   },
@@ -135,13 +200,25 @@ async function liveUser(ctx: QueryCtx, clerkId: string) {
   return user;
 }
 
-/** Admin changes target users Gatehouse knows and that are not deleted. */
+const access = v.object({ role, plan });
+
+/** Admin changes target users Gatehouse knows and that are not deleted; returns their role and plan now. */
 export const requireLiveUser = internalQuery({
   args: { clerkId: v.string() },
-  returns: v.null(),
+  returns: access,
   handler: async (ctx, { clerkId }) => {
-    await liveUser(ctx, clerkId);
-    return null;
+    const user = await liveUser(ctx, clerkId);
+    return { role: user.role, plan: user.plan };
+  },
+});
+
+/** A user's role and plan as the users row has them (null if unknown), for the audit's "before". */
+export const currentAccess = internalQuery({
+  args: { clerkId: v.string() },
+  returns: v.union(access, v.null()),
+  handler: async (ctx, { clerkId }) => {
+    const user = await userByClerkId(ctx, clerkId);
+    return user ? { role: user.role, plan: user.plan } : null;
   },
 });
 
@@ -167,11 +244,16 @@ export const releaseRoleChange = internalMutation({
 
 /** After Clerk accepted a role change: a promotion supersedes earlier demotions; then the audit. */
 export const recordRoleChange = internalMutation({
-  args: { actor: v.string(), clerkId: v.string(), role },
+  args: { actor: v.string(), clerkId: v.string(), role, from: v.optional(role) },
   returns: v.null(),
-  handler: async (ctx, { actor, clerkId, role }) => {
+  handler: async (ctx, { actor, clerkId, role, from }) => {
     if (role === "admin") await clearDemotions(ctx, clerkId);
-    await recordAdminChange(ctx, { action: "admin.setRole", actor, target: clerkId, details: { role } });
+    await recordAdminChange(ctx, {
+      action: "admin.setRole",
+      actor,
+      target: clerkId,
+      details: from === undefined ? { role } : { role, from },
+    });
     return null;
   },
 });

@@ -150,18 +150,28 @@ export const MATRIX: Record<string, Row> = {
     },
   },
   "insights:overview": {
-    call: (as) => as.query(api.insights.overview, {}),
+    call: (as) => as.query(api.insights.overview, { days: 30 }),
     expect: { anonymous: U, owner: "ok", other: P, admin: "ok", free: P, pro: "ok", deleted: U, revoked: P },
     check: (result, actor) => {
-      if (actor === "owner") expect(result).toMatchObject({ total: 2, public: 1, private: 1, words: 4 });
+      if (actor === "owner")
+        expect(result).toMatchObject({ total: 2, public: 1, private: 1, words: 4, perDay: [{ count: 2 }] });
     },
   },
   "admin:listUsers": {
-    call: (as) => as.query(api.admin.listUsers, page),
+    call: (as) => as.query(api.admin.listUsers, { ...page, search: "USER_", role: "user", plan: "pro" }),
     expect: adminsOnly,
-    check: (result) => expect((result as { page: unknown[] }).page).toHaveLength(7),
+    // Members on Pro whose name or email contains "user_" (any case); the deleted row is listed as such.
+    check: (result) =>
+      expect((result as { page: { clerkId: string }[] }).page.map((u) => u.clerkId).sort()).toEqual([
+        "user_deleted",
+        "user_owner",
+        "user_pro",
+      ]),
   },
-  "admin:auditLog": { call: (as) => as.query(api.admin.auditLog, page), expect: adminsOnly },
+  "admin:auditLog": {
+    call: (as) => as.query(api.admin.auditLog, { ...page, fold: true, kind: "plan" }),
+    expect: adminsOnly,
+  },
   "admin:setRole": {
     call: (as, w) => as.action(api.admin.setRole, { clerkId: w.clerkIds.free, role: "admin" }),
     expect: adminsOnly,

@@ -8,6 +8,8 @@ import { internal } from "./_generated/api";
 import { internalMutation } from "./_generated/server";
 import { userJson } from "./lib/clerkEvents";
 import { applyClerkUser, tombstoneUser, type SyncOutcome } from "./lib/userSync";
+import { userByClerkId } from "./lib/viewer";
+import type { Doc } from "./_generated/dataModel";
 
 export type WebhookOutcome = SyncOutcome | "duplicate";
 
@@ -27,6 +29,7 @@ export const applyUserEvent = internalMutation({
       .unique();
     if (seen !== null) return "duplicate";
 
+    const before = type === "user.updated" ? await userByClerkId(ctx, clerkId) : null;
     const outcome =
       type === "user.deleted"
         ? await tombstoneUser(ctx, clerkId)
@@ -38,12 +41,26 @@ export const applyUserEvent = internalMutation({
         action: `clerk.${type}`,
         actor: "clerk",
         target: clerkId,
-        details: { svixId },
+        details: { svixId, ...(before ? changesOf(before, await userByClerkId(ctx, clerkId)) : {}) },
       });
     }
     return outcome;
   },
 });
+
+/**
+ * What a user.updated changed, before → after, for the audit log: its role and plan changes are
+ * matched to the admin change they echo (lib/audit.ts); `profile` marks any other change.
+ */
+function changesOf(before: Doc<"users">, after: Doc<"users"> | null) {
+  const changes: Record<string, string | boolean> = {};
+  if (after === null) return changes;
+  if (before.role !== after.role) Object.assign(changes, { role: after.role, roleFrom: before.role });
+  if (before.plan !== after.plan) Object.assign(changes, { plan: after.plan, planFrom: before.plan });
+  if (before.name !== after.name || before.email !== after.email || before.imageUrl !== after.imageUrl)
+    changes["profile"] = true;
+  return changes;
+}
 
 /** svix retries for about 28 hours; keep dedupe records a week, then let them go. */
 export const WEBHOOK_DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

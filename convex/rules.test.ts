@@ -239,6 +239,8 @@ test("insights count per UTC day of creation, and words of post bodies", async (
       { day: "2026-11-24", count: 1 },
       { day: "2026-11-25", count: 2 },
     ],
+    // The newest post's creation time (Convex keeps creation times distinct by fractions of a ms).
+    lastPostAt: expect.closeTo(Date.UTC(2026, 10, 25, 0, 1), 0),
   });
 });
 
@@ -330,6 +332,7 @@ test("property: maintained insights always equal a recount of the author's posts
         private: posts.filter((p) => p.visibility === "private").length,
         words: posts.reduce((n, p) => n + wordCount(p.body), 0),
         perDay: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, count]) => ({ day, count })),
+        ...(posts.length ? { lastPostAt: Math.max(...posts.map((p) => p._creationTime)) } : {}),
       });
     }),
     { numRuns: 40 },

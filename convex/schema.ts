@@ -19,7 +19,12 @@ export default defineSchema({
     deletedAt: v.optional(v.number()),
   })
     .index("by_clerkId", ["clerkId"])
-    .index("by_role", ["role"]),
+    // Kept beside by_role_plan: admins by role alone are listed newest first (by _creationTime).
+    // eslint-disable-next-line @convex-dev/no-duplicate-indexes
+    .index("by_role", ["role"])
+    /** The admin page's filters (admin.listUsers). */
+    .index("by_plan", ["plan"])
+    .index("by_role_plan", ["role", "plan"]),
 
   posts: defineTable({
     authorId: v.string(),
@@ -65,7 +70,9 @@ export default defineSchema({
     actor: v.string(),
     target: v.optional(v.string()),
     details: v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null()))),
-  }),
+  })
+    /** An admin change and Clerk's webhook echo of it are found by their target (lib/audit.ts). */
+    .index("by_target", ["target"]),
 
   /**
    * Demotions of admins that Clerk accepted (or is being asked to make) and whose webhook has

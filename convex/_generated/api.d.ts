@@ -18,6 +18,7 @@ import type * as clerkWebhooks from "../clerkWebhooks.js";
 import type * as crons from "../crons.js";
 import type * as http from "../http.js";
 import type * as insights from "../insights.js";
+import type * as lib_audit from "../lib/audit.js";
 import type * as lib_clerk from "../lib/clerk.js";
 import type * as lib_clerkEvents from "../lib/clerkEvents.js";
 import type * as lib_errors from "../lib/errors.js";
@@ -51,6 +52,7 @@ declare const fullApi: ApiFromModules<{
   crons: typeof crons;
   http: typeof http;
   insights: typeof insights;
+  "lib/audit": typeof lib_audit;
   "lib/clerk": typeof lib_clerk;
   "lib/clerkEvents": typeof lib_clerkEvents;
   "lib/errors": typeof lib_errors;

@@ -69,12 +69,32 @@ export async function recordPostChange(
   }
 }
 
-export async function readPostStats(ctx: QueryCtx, authorId: string) {
+/** The ranges insights offer, in days (insights.overview's `days`). */
+export const INSIGHT_RANGES = [7, 30, 90] as const;
+export type InsightRange = (typeof INSIGHT_RANGES)[number];
+
+/** The first and last UTC day of the `days` days ending today. */
+export function rangeOf(days: number, now: number): { from: string; to: string } {
+  return { from: dayOf(now - (days - 1) * DAY_MS), to: dayOf(now) };
+}
+
+export async function readPostStats(ctx: QueryCtx, authorId: string, days?: InsightRange) {
   const stats = await statsRow(ctx, authorId);
-  const days = await ctx.db
+  const range = days === undefined ? undefined : rangeOf(days, Date.now());
+  const dayRows = await ctx.db
     .query("authorDays")
-    .withIndex("by_author_day", (q) => q.eq("authorId", authorId))
+    .withIndex("by_author_day", (q) =>
+      range
+        ? q.eq("authorId", authorId).gte("day", range.from).lte("day", range.to)
+        : q.eq("authorId", authorId),
+    )
     .collect();
+  // The newest post, for "last posted": one document through the author index.
+  const newest = await ctx.db
+    .query("posts")
+    .withIndex("by_author", (q) => q.eq("authorId", authorId))
+    .order("desc")
+    .first();
   const total = stats?.total ?? 0;
   const publicCount = stats?.public ?? 0;
   return {
@@ -82,7 +102,9 @@ export async function readPostStats(ctx: QueryCtx, authorId: string) {
     public: publicCount,
     private: total - publicCount,
     words: stats?.words ?? 0,
-    perDay: days.map(({ day, count }) => ({ day, count })),
+    perDay: dayRows.map(({ day, count }) => ({ day, count })),
+    ...(newest ? { lastPostAt: newest._creationTime } : {}),
+    ...(range ?? {}),
   };
 }
 
