@@ -1,75 +1,110 @@
 import { useMutation } from "convex/react";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api } from "../../../convex/_generated/api";
 import { hasPro } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { useViewer } from "../../auth/useViewer";
-import { useServerCall } from "../../lib/useServerCall";
-import { FormError } from "../../components/FormError";
+import { useToast } from "../../components/toast/toastContext";
+import { EditPostForm } from "./EditPostForm";
+import { formatWhen } from "./text";
+import { usePatientCall } from "./usePatientCall";
+import "./posts.css";
 
-function ScheduleControl({ post }: { post: PostView }) {
-  const schedule = useMutation(api.posts.schedulePublish);
-  const { run, error, pending } = useServerCall();
-  const [when, setWhen] = useState("");
-  return (
-    <span className="schedule">
-      <input
-        type="datetime-local"
-        aria-label={`Publish "${post.title}" at`}
-        value={when}
-        onChange={(e) => setWhen(e.target.value)}
-      />
-      <button
-        disabled={!when || pending}
-        onClick={() => void run(() => schedule({ id: post._id, publishAt: new Date(when).getTime() }))}
-      >
-        Schedule
-      </button>
-      {error && (
-        <span role="alert" className="error">
-          {error}
-        </span>
-      )}
-    </span>
-  );
-}
-
-export function PostItem({ post, editable }: { post: PostView; editable: boolean }) {
+/**
+ * One post. Editable (the author's dashboard): edit in place, make public/private, call off a
+ * scheduled publish, delete (the dashboard holds the deletion back for its undo).
+ */
+export function PostItem({
+  post,
+  editable,
+  onDelete,
+}: {
+  post: PostView;
+  editable: boolean;
+  onDelete?: (post: PostView) => void;
+}) {
   const viewer = useViewer();
   const update = useMutation(api.posts.update);
-  const remove = useMutation(api.posts.remove);
-  const { run, error, pending } = useServerCall();
+  const cancelSchedule = useMutation(api.posts.cancelSchedule);
+  const toast = useToast();
+  const { run, pending } = usePatientCall();
+  const [editing, setEditing] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const returnFocus = useRef(false);
+  useEffect(() => {
+    // Back from the edit form: the cursor returns to the post's Edit button, not the page's top.
+    if (!editing && returnFocus.current) {
+      returnFocus.current = false;
+      editButton.current?.focus();
+    }
+  }, [editing]);
   const toggle = post.visibility === "public" ? "private" : "public";
+
+  const act = async (call: () => Promise<unknown>, done: string) => {
+    const outcome = await run(call);
+    if (outcome.ok) toast.show(done);
+    else toast.show(outcome.message, "error");
+  };
+
+  if (editing) {
+    return (
+      <li className="post editing">
+        <EditPostForm
+          post={post}
+          canSchedule={!!viewer && hasPro(viewer)}
+          onDone={() => {
+            returnFocus.current = true;
+            setEditing(false);
+          }}
+        />
+      </li>
+    );
+  }
   return (
     <li className="post">
       <div className="post-head">
         <h3>{post.title}</h3>
         <span className={`badge vis-${post.visibility}`}>{post.visibility}</span>
-        {post.publishAt && (
-          <span className="badge scheduled">publishes {new Date(post.publishAt).toLocaleString()}</span>
-        )}
       </div>
+      {post.publishAt !== undefined && (
+        <p className="post-schedule">
+          <span className="badge scheduled">Scheduled</span> Publishes{" "}
+          <time dateTime={new Date(post.publishAt).toISOString()}>{formatWhen(post.publishAt)}</time>
+          {editable && (
+            <button
+              type="button"
+              className="text-button"
+              disabled={pending}
+              onClick={() =>
+                void act(() => cancelSchedule({ id: post._id }), "Schedule cancelled; the post stays private")
+              }
+            >
+              Cancel schedule
+            </button>
+          )}
+        </p>
+      )}
       {post.body && <p className="post-body">{post.body}</p>}
-      <div className="post-meta muted">{new Date(post._creationTime).toLocaleString()}</div>
+      <div className="post-meta muted small">{formatWhen(post._creationTime)}</div>
       {editable && (
         <div className="post-actions">
+          <button type="button" ref={editButton} onClick={() => setEditing(true)}>
+            Edit
+          </button>
           <button
+            type="button"
             disabled={pending}
-            onClick={() => void run(() => update({ id: post._id, visibility: toggle }))}
+            onClick={() => void act(() => update({ id: post._id, visibility: toggle }), `Made ${toggle}`)}
           >
             Make {toggle}
           </button>
-          <button
-            className="danger"
-            disabled={pending}
-            onClick={() => void run(() => remove({ id: post._id }))}
-          >
-            Delete
-          </button>
-          {viewer && hasPro(viewer) && post.visibility === "private" && <ScheduleControl post={post} />}
+          {onDelete && (
+            <button type="button" className="danger" onClick={() => onDelete(post)}>
+              Delete
+            </button>
+          )}
         </div>
       )}
-      <FormError message={error} />
     </li>
   );
 }
