@@ -1,8 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, inject } from "vitest";
-import { SEED_PASSWORD } from "../local/idp/config.ts";
+import { launchChromium } from "./chromium";
+import { continueButton, enterCode } from "./clerkFlows";
+
+export * from "./clerkFlows";
 
 /** The stack e2e/globalSetup.ts started: the app, the IdP, and the key that opens the IdP's mailbox. */
 export const stack = {
@@ -10,21 +13,6 @@ export const stack = {
   idpUrl: inject("idpUrl"),
   idpSecretKey: inject("idpSecretKey"),
 };
-
-/** Debian's Chromium, headless, with the flags this machine's closed network needs. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-}
 
 const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
@@ -69,37 +57,6 @@ const artifacts = path.resolve(import.meta.dirname, "artifacts");
 export async function screenshot(page: Page, name: string) {
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
-}
-
-/** Clerk's `<SignIn>`: the email first, then the password, then the app's dashboard. */
-export async function signIn(page: Page, baseUrl: string, email: string, password = SEED_PASSWORD) {
-  await page.goto(`${baseUrl}/sign-in`);
-  await enterPassword(page, email, password);
-  await page.getByRole("heading", { name: "My posts" }).waitFor();
-}
-
-/** Clerk's two sign-in steps, stopping at whatever the password leads to (dashboard or error). */
-export async function enterPassword(page: Page, email: string, password: string) {
-  await page.getByLabel("Email address").fill(email);
-  await continueButton(page).click();
-  // The first step also holds a hidden password field (for password managers); fill the second
-  // step's once it has replaced the first, or the value is lost with the first step's form.
-  await page.waitForURL(/\/sign-in\/factor-one/);
-  await page.getByRole("heading", { name: "Enter your password" }).waitFor();
-  const field = page.getByLabel("Password", { exact: true });
-  await field.fill(password);
-  if ((await field.inputValue()) !== password) throw new Error("the password field lost its value");
-  await continueButton(page).click();
-}
-
-/** The message Clerk's form shows under a field (its own `error-<field>` element). */
-export const fieldError = (page: Page, field: string) => page.locator(`#error-${field}`);
-
-export const continueButton = (page: Page) => page.getByRole("button", { name: "Continue", exact: true });
-
-/** Clerk's one-time-code field (one input behind the six boxes), filled once it is there. */
-export async function enterCode(page: Page, code: string) {
-  await page.getByLabel("Enter verification code").fill(code);
 }
 
 /**
