@@ -19,7 +19,7 @@ describe("posts", () => {
     await expect(page.getByRole("link", { name: "Insights" }).count()).resolves.toBe(0);
     await screenshot(page, "free-dashboard");
     await page.goto(`${baseUrl}/insights`);
-    await page.getByRole("heading", { name: "Insights are part of Pro" }).waitFor();
+    await page.getByRole("heading", { name: "Insights with Pro" }).waitFor();
   });
 
   test("a post made public shows up live on another user's public feed", async () => {

@@ -139,7 +139,7 @@ describe("plans", () => {
     const page = await newPage();
     await signIn(page, baseUrl, "free@gatehouse.test");
     await page.goto(`${baseUrl}/insights`);
-    await page.getByRole("heading", { name: "Insights are part of Pro" }).waitFor();
+    await page.getByRole("heading", { name: "Insights with Pro" }).waitFor();
     await expect(page.getByRole("region", { name: "Insights" }).count()).resolves.toBe(0);
     await screenshot(page, "insights-fallback");
   });

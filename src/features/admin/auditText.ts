@@ -1,0 +1,61 @@
+import type { Plan, Role } from "../../../convex/lib/permissions";
+import { PLAN_LABEL, ROLE_LABEL } from "../../lib/plans";
+
+export type AuditEntry = {
+  _id: string;
+  _creationTime: number;
+  action: string;
+  actor: string;
+  target?: string;
+  details?: Record<string, string | number | boolean | null>;
+  echo?: { _id: string; _creationTime: number; svixId: string | null };
+};
+
+const planLabel = (v: unknown) => PLAN_LABEL[v as Plan] ?? String(v);
+const roleLabel = (v: unknown) => ROLE_LABEL[v as Role] ?? String(v);
+const possessive = (name: string) => (name.endsWith("s") ? `${name}’` : `${name}’s`);
+
+/**
+ * One audit entry as a sentence: "Ada Admin changed Frankie Free’s plan: Free → Pro".
+ * `nameOf` turns a Clerk id into the person's name (or email) where the page knows it.
+ */
+export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => string): string {
+  const actor = entry.actor === "clerk" ? "Clerk" : nameOf(entry.actor);
+  const target = entry.target ? nameOf(entry.target) : "someone";
+  const d = entry.details ?? {};
+  switch (entry.action) {
+    case "admin.setPlan":
+      return d["from"] !== undefined
+        ? `${actor} changed ${possessive(target)} plan: ${planLabel(d["from"])} → ${planLabel(d["plan"])}`
+        : `${actor} set ${possessive(target)} plan to ${planLabel(d["plan"])}`;
+    case "admin.setRole":
+      return d["from"] !== undefined
+        ? `${actor} changed ${possessive(target)} role: ${roleLabel(d["from"])} → ${roleLabel(d["role"])}`
+        : `${actor} set ${possessive(target)} role to ${roleLabel(d["role"])}`;
+    case "clerk.user.created":
+      return `${target} signed up (synced from Clerk)`;
+    case "clerk.user.deleted":
+      return `${target}’s account was deleted (synced from Clerk)`;
+    case "clerk.user.updated": {
+      const parts: string[] = [];
+      if (typeof d["planFrom"] === "string")
+        parts.push(`plan: ${planLabel(d["planFrom"])} → ${planLabel(d["plan"])}`);
+      if (typeof d["roleFrom"] === "string")
+        parts.push(`role: ${roleLabel(d["roleFrom"])} → ${roleLabel(d["role"])}`);
+      if (d["profile"] === true || parts.length === 0) parts.push("profile updated");
+      return `Clerk updated ${possessive(target)} account: ${parts.join("; ")}`;
+    }
+    case "users.reconcile": {
+      const n = (k: string) => Number(d[k] ?? 0);
+      return `${actor} synced with Clerk: compared ${n("clerkUsers")} users, ${n("created")} added, ${n("updated")} updated, ${n("deleted")} removed`;
+    }
+    case "reconcile.created":
+      return `Sync with Clerk added ${target}`;
+    case "reconcile.updated":
+      return `Sync with Clerk updated ${target}`;
+    case "reconcile.deleted":
+      return `Sync with Clerk removed ${target}`;
+    default:
+      return `${actor}: ${entry.action}${entry.target ? ` (${target})` : ""}`;
+  }
+}
