@@ -1,12 +1,15 @@
-import { SignIn, SignUp, UserProfile } from "@clerk/clerk-react";
+import { UserProfile } from "@clerk/clerk-react";
 import { lazy, Suspense, type ReactNode } from "react";
-import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router-dom";
-import { Dashboard } from "../features/posts/Dashboard";
+import { BrowserRouter, Route, Routes, useLocation } from "react-router-dom";
 import { PublicFeed } from "../features/posts/PublicFeed";
 import { Onboarding } from "../features/onboarding/Onboarding";
+import { Home } from "../features/landing/Home";
+import { NotFound } from "../features/notFound/NotFound";
+import { Pricing } from "../features/pricing/Pricing";
 import { InsightsGate } from "../features/insights/InsightsGate";
 import { ToastProvider } from "../components/toast/ToastProvider";
 import { AuthProvider } from "./AuthProvider";
+import { SignInPage, SignUpPage } from "./authPages";
 import { ErrorBoundary } from "./ErrorBoundary";
 import { RequireAdmin, RequireSignedIn } from "./guards";
 import { Layout } from "./Layout";
@@ -45,19 +48,21 @@ function AppRoutes() {
       <Routes>
         <Route element={<Layout />}>
           {/* Clerk's own components; `path` routing keeps their steps (factor two, code) in the URL.
-              A signed-in visitor is sent on by the components themselves. */}
-          <Route path="/sign-in/*" element={clerkPage(<SignIn routing="path" path="/sign-in" />)} />
-          <Route path="/sign-up/*" element={clerkPage(<SignUp routing="path" path="/sign-up" />)} />
+              A signed-in visitor is sent on by the components themselves, to the return target. */}
+          <Route path="/sign-in/*" element={<SignInPage />} />
+          <Route path="/sign-up/*" element={<SignUpPage />} />
           <Route path="/onboarding" element={signedIn(<Onboarding />)} />
           <Route
             path="/account/*"
             element={signedIn(clerkPage(<UserProfile routing="path" path="/account" />))}
           />
-          <Route path="/" element={signedIn(<Dashboard />)} />
-          <Route path="/public" element={signedIn(<PublicFeed />)} />
+          {/* The landing for visitors, the dashboard for members. */}
+          <Route path="/" element={<Home />} />
+          <Route path="/pricing" element={<Pricing />} />
+          <Route path="/public" element={<PublicFeed />} />
           <Route path="/insights" element={signedIn(<InsightsGate>{lazyPage(<Insights />)}</InsightsGate>)} />
           <Route path="/admin" element={signedIn(<RequireAdmin>{lazyPage(<AdminPage />)}</RequireAdmin>)} />
-          <Route path="*" element={<Navigate to="/" replace />} />
+          <Route path="*" element={<NotFound />} />
         </Route>
       </Routes>
     </ErrorBoundary>

@@ -1,10 +1,25 @@
 import { ClerkProvider, useAuth } from "@clerk/clerk-react";
 import { ConvexProviderWithClerk } from "convex/react-clerk";
-import type { ReactNode } from "react";
+import type { ComponentProps, ReactNode } from "react";
 import { useNavigate } from "react-router-dom";
 import { CLERK_JS_VERSION } from "../lib/clerkJs";
 import { convex } from "../lib/convex";
 import { env } from "../lib/env";
+
+/**
+ * Clerk's cards in Gatehouse's colours, font and corners (the card sits in Gatehouse's own page).
+ * Only `variables`: Clerk derives hover, focus and muted shades from them.
+ */
+export const clerkAppearance = {
+  variables: {
+    colorPrimary: "#1f3a5f",
+    colorForeground: "#1b2433",
+    colorMutedForeground: "#5f6b7c",
+    fontFamily: "inherit",
+    fontSize: "1rem",
+    borderRadius: "8px",
+  },
+} satisfies ComponentProps<typeof ClerkProvider>["appearance"];
 
 /**
  * Clerk signs users in; Convex gets Clerk's `convex` token. The same path runs offline, where
@@ -18,6 +33,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
       publishableKey={env.VITE_CLERK_PUBLISHABLE_KEY}
       clerkJSVersion={CLERK_JS_VERSION}
       clerkJSUrl={env.VITE_CLERK_JS_URL}
+      appearance={clerkAppearance}
       proxyUrl={env.VITE_CLERK_PROXY_URL}
       // Clerk's components navigate inside the SPA instead of reloading the page.
       routerPush={(to) => navigate(to)}

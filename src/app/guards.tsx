@@ -4,6 +4,7 @@ import type { ReactNode } from "react";
 import { Navigate, useLocation } from "react-router-dom";
 import { isAdmin, planIncludes, type Plan } from "../../convex/lib/permissions";
 import { useViewer } from "../auth/useViewer";
+import { safeReturnTo, withReturnTo } from "../lib/returnTo";
 
 const loading = <p className="muted center">Loading…</p>;
 
@@ -13,7 +14,11 @@ export function RequireSignedIn({ children }: { children: ReactNode }) {
   const { isLoading } = useConvexAuth();
   const location = useLocation();
   if (!isLoaded || (isSignedIn && isLoading)) return loading;
-  if (!isSignedIn) return <Navigate to="/sign-in" replace state={{ from: location.pathname }} />;
+  if (!isSignedIn) {
+    // Back here after signing in: the path, its query and its fragment (validated like any other).
+    const here = safeReturnTo(`${location.pathname}${location.search}${location.hash}`);
+    return <Navigate to={withReturnTo("/sign-in", here)} replace />;
+  }
   return children;
 }
 

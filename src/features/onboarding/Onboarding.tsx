@@ -1,12 +1,16 @@
 import { useUser } from "@clerk/clerk-react";
 import { isClerkAPIResponseError } from "@clerk/clerk-react/errors";
 import { useState, type FormEvent } from "react";
-import { useNavigate } from "react-router-dom";
+import { useLocation, useNavigate } from "react-router-dom";
 import { useViewer } from "../../auth/useViewer";
 import { FormError, SubmitButton } from "../../components/FormError";
+import { usePageTitle } from "../../components/usePageTitle";
+import { PLAN_LABEL } from "../../lib/plans";
+import { returnToFrom } from "../../lib/returnTo";
 
 /**
- * Where Clerk sends a new account after sign-up (the seed's afterSignUpUrl). The Convex row comes
+ * Where Clerk sends a new account after sign-up (the seed's afterSignUpUrl), carrying where the
+ * visitor was going (`?redirect_url=`, validated again here) to continue there afterwards. The Convex row comes
  * from Clerk's webhook, which can lag the sign-up; `useViewer` creates it provisionally if late.
  * The display name is saved to Clerk, and comes back to Convex as a verified `user.updated`.
  */
@@ -14,6 +18,9 @@ export function Onboarding() {
   const viewer = useViewer();
   const { user } = useUser();
   const navigate = useNavigate();
+  const { search } = useLocation();
+  const next = returnToFrom(search);
+  usePageTitle("Welcome");
   const [name, setName] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
@@ -32,7 +39,7 @@ export function Onboarding() {
     setError(null);
     try {
       if (value.trim() !== (user!.firstName ?? "")) await user!.update({ firstName: value.trim() });
-      navigate("/", { replace: true });
+      navigate(next ?? "/", { replace: true });
     } catch (e) {
       setError(clerkErrorMessage(e));
       setSaving(false);
@@ -42,8 +49,7 @@ export function Onboarding() {
     <section className="card narrow" aria-labelledby="onboarding-title">
       <h1 id="onboarding-title">Welcome to Gatehouse</h1>
       <p>
-        You are on the <strong>{viewer.plan === "pro" ? "Pro" : "Free"}</strong> plan, signed in as{" "}
-        {viewer.email}.
+        You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan, signed in as {viewer.email}.
       </p>
       <form className="stack" onSubmit={save}>
         <label>
@@ -57,7 +63,7 @@ export function Onboarding() {
           />
         </label>
         <FormError message={error} />
-        <SubmitButton busy={saving} label="Continue to my posts" busyLabel="Saving…" />
+        <SubmitButton busy={saving} label={next ? "Continue" : "Continue to my posts"} busyLabel="Saving…" />
       </form>
     </section>
   );

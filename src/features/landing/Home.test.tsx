@@ -1,0 +1,34 @@
+import { render, screen } from "@testing-library/react";
+import { MemoryRouter } from "react-router-dom";
+import { describe, expect, test, vi } from "vitest";
+import { Home } from "./Home";
+
+const auth = vi.hoisted(() => ({ isLoaded: true, isSignedIn: false }));
+vi.mock("@clerk/clerk-react", () => ({ useAuth: () => auth }));
+vi.mock("convex/react", () => ({
+  useConvexAuth: () => ({ isLoading: false, isAuthenticated: auth.isSignedIn }),
+}));
+vi.mock("../posts/Dashboard", () => ({ Dashboard: () => <h2>My posts</h2> }));
+
+const renderHome = () =>
+  render(
+    <MemoryRouter>
+      <Home />
+    </MemoryRouter>,
+  );
+
+describe("Home (/)", () => {
+  test("a visitor gets the landing", () => {
+    auth.isSignedIn = false;
+    renderHome();
+    expect(screen.getByRole("link", { name: "Sign up free" })).toBeTruthy();
+    expect(screen.queryByText("My posts")).toBeNull();
+  });
+
+  test("a member gets the dashboard", () => {
+    auth.isSignedIn = true;
+    renderHome();
+    expect(screen.getByText("My posts")).toBeTruthy();
+    expect(screen.queryByRole("link", { name: "Sign up free" })).toBeNull();
+  });
+});
