@@ -3,6 +3,7 @@ import { NavLink, Outlet, useLocation } from "react-router-dom";
 import { hasPro, isAdmin } from "../../convex/lib/permissions";
 import { useViewer } from "../auth/useViewer";
 import { useClaimsFollowServer } from "../auth/useClaimsFollowServer";
+import { useSignedOutElsewhere } from "../auth/useSignedOutElsewhere";
 import { ConnectionIndicator } from "../components/ConnectionIndicator";
 import { ErrorBoundary } from "./ErrorBoundary";
 
@@ -10,6 +11,7 @@ export function Layout() {
   const viewer = useViewer();
   const { pathname } = useLocation();
   useClaimsFollowServer(viewer);
+  const signedOutElsewhere = useSignedOutElsewhere();
   return (
     <div className="shell">
       <a className="skip-link" href="#main">
@@ -46,6 +48,11 @@ export function Layout() {
         </div>
       </header>
       <ConnectionIndicator />
+      {signedOutElsewhere && (
+        <p className="notice" role="status">
+          You were signed out in another tab or on another device. Sign in again to continue.
+        </p>
+      )}
       {/* The skip link's target: focusable from script, not a tab stop. */}
       <main id="main" tabIndex={-1}>
         <ClerkFailed>
