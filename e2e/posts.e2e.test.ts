@@ -26,9 +26,17 @@ describe("posts", () => {
   test("a free account posts 10 posts watching the meter, then the form is locked with an Upgrade link", async () => {
     const page = await newPage();
     const { email, password } = await createAccount(uniqueEmail("quota"));
+    const consoleErrors: string[] = [];
+    page.on("console", (message) => {
+      if (message.type() === "error") consoleErrors.push(message.text());
+    });
     await signIn(page, baseUrl, email, password);
     await page.getByText("0 / 10 posts").waitFor();
     await expect(page.title()).resolves.toBe("My posts · Gatehouse");
+    // A refusal the server expects (a blank title) is a sentence in the form, not a console error.
+    await page.getByLabel("Title").fill("   ");
+    await page.getByRole("button", { name: "Post", exact: true }).click();
+    await expect(page.getByRole("alert").textContent()).resolves.toMatch(/blank/i);
     for (let i = 1; i <= 10; i++) {
       await page.getByLabel("Title").fill(`Quota post ${i}`);
       if (i === 1) await page.getByRole("checkbox", { name: "Public" }).check();
@@ -53,6 +61,7 @@ describe("posts", () => {
     );
     await expect(page.getByRole("alert").count()).resolves.toBe(0);
     await screenshot(page, "posts-quota-locked");
+    expect(consoleErrors).toEqual([]);
     await upgrade.getByRole("link", { name: "See plans" }).click();
     await page.waitForURL(/\/pricing$/);
   });
