@@ -82,11 +82,14 @@ describe("administration", () => {
     await expect(
       admin.getByLabel("Role of admin@gatehouse.test").locator("option[value=user]").isDisabled(),
     ).resolves.toBe(true);
-    await planSelect.selectOption("pro");
+    await expect(planSelect.locator("option").allTextContents()).resolves.toEqual(["Free", "Pro"]);
+    await planSelect.selectOption({ label: "Pro" });
+    await admin.getByText(/is now on Pro\./).waitFor();
 
     await member.getByText("Pro", { exact: true }).waitFor({ timeout: 15_000 });
     await member.getByRole("link", { name: "Insights" }).click();
-    await member.getByRole("region", { name: "Insights" }).waitFor();
+    await member.getByRole("heading", { level: 1, name: "Insights" }).waitFor();
+    await member.getByRole("img", { name: /in the last 30 days/ }).waitFor();
     // has() and <Protect> read the session token's plan claim: the app fetched a fresh token when
     // the synced row's plan changed, instead of waiting up to a token lifetime for it.
     await expect
@@ -98,7 +101,10 @@ describe("administration", () => {
         ),
       )
       .toBe(true);
-    await admin.getByText("admin.setPlan").first().waitFor();
+    await admin
+      .getByText(/changed .+’s plan: Free → Pro/)
+      .first()
+      .waitFor();
     await screenshot(admin, "admin-page");
     await screenshot(member, "member-upgraded");
   });
@@ -108,10 +114,11 @@ describe("administration", () => {
     await signIn(admin, baseUrl, "admin@gatehouse.test");
     await admin.getByRole("link", { name: "Admin" }).click();
     await admin.getByRole("button", { name: "Sync with Clerk" }).click();
-    await expect(admin.getByRole("status").textContent()).resolves.toMatch(
-      /^Compared \d+ Clerk users: 0 added, 0 updated, 0 removed\.$/,
-    );
-    await admin.getByText("users.reconcile").first().waitFor();
+    await admin.getByText(/^Compared \d+ Clerk users: 0 added, 0 updated, 0 removed\.$/).waitFor();
+    await admin
+      .getByText(/synced with Clerk: compared \d+ users, 0 added, 0 updated, 0 removed/)
+      .first()
+      .waitFor();
     await screenshot(admin, "admin-synced");
     await admin.setViewportSize({ width: 390, height: 844 });
     await screenshot(admin, "admin-synced-390");
