@@ -203,6 +203,24 @@ describe("editing a post in place", () => {
     expect(mutation("posts:update")).not.toHaveBeenCalled();
   });
 
+  test("Pro: a private post's publish time is set, and cleared, from the edit form", async () => {
+    server.viewer = { ...server.viewer, plan: "pro" };
+    const publishAt = Date.now() + 86_400_000;
+    wrap(
+      <ul>
+        <PostItem post={post({ publishAt })} editable />
+      </ul>,
+    );
+    fireEvent.click(screen.getByRole("button", { name: "Edit" }));
+    const when = screen.getByLabelText<HTMLInputElement>("Publish at");
+    expect(when.value).not.toBe("");
+    fireEvent.change(when, { target: { value: "" } });
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save" })));
+    expect(mutation("posts:cancelSchedule")).toHaveBeenCalledWith({ id: "p1" });
+    expect(mutation("posts:update")).not.toHaveBeenCalled();
+    expect(screen.getByText("Saved · schedule cancelled")).toBeTruthy();
+  });
+
   test("a scheduled post shows when it publishes and can be called off", async () => {
     const publishAt = Date.now() + 86_400_000;
     wrap(
@@ -283,6 +301,25 @@ describe("delete with undo", () => {
     dashboard();
     expect(mutation("posts:remove")).toHaveBeenCalledWith({ id: "p1" });
     expect(screen.queryByRole("heading", { name: "First post" })).toBeNull();
+  });
+
+  test("a deletion another tab may still undo waits for its undo window, and is dropped if undone", async () => {
+    vi.useFakeTimers();
+    const key = "gatehouse.pendingDeletes.user_me";
+    localStorage.setItem(
+      key,
+      JSON.stringify([
+        { id: "p1", title: "First post", due: Date.now() + 3_000 },
+        { id: "p2", title: "Second post", due: Date.now() + 3_000 },
+      ]),
+    );
+    dashboard();
+    expect(mutation("posts:remove")).not.toHaveBeenCalled();
+    // The other tab undoes the second one.
+    localStorage.setItem(key, JSON.stringify([{ id: "p1", title: "First post", due: Date.now() + 3_000 }]));
+    await act(async () => vi.advanceTimersByTime(3_000));
+    expect(mutation("posts:remove")).toHaveBeenCalledTimes(1);
+    expect(mutation("posts:remove")).toHaveBeenCalledWith({ id: "p1" });
   });
 
   test("the dashboard has one h1 and names the tab", () => {

@@ -7,7 +7,7 @@ import { errorCode, errorMessage } from "../../lib/errors";
 /** How long a deleted post can be brought back before it is deleted on the server. */
 export const UNDO_MS = 5_000;
 
-export type PendingDelete = { id: Id<"posts">; title: string };
+export type PendingDelete = { id: Id<"posts">; title: string; due?: number };
 /** A deletion being shown: `sent` once it has gone to the server (no undo any more). */
 export type ShownDelete = PendingDelete & { sent: boolean };
 
@@ -89,7 +89,8 @@ export function usePendingDeletes(owner: string | undefined, onError: (message: 
 
   const schedule = useCallback(
     (item: PendingDelete) => {
-      if (owner) writeStored(owner, [...readStored(owner).filter((p) => p.id !== item.id), item]);
+      const due = Date.now() + UNDO_MS;
+      if (owner) writeStored(owner, [...readStored(owner).filter((p) => p.id !== item.id), { ...item, due }]);
       setPending((all) => [...all.filter((p) => p.id !== item.id), { ...item, sent: false }]);
       waiting.current.set(item.id, item);
       timers.current.set(
@@ -112,12 +113,22 @@ export function usePendingDeletes(owner: string | undefined, onError: (message: 
     [forget],
   );
 
-  // Deletions written down by a page that closed before sending them.
+  // Deletions written down by a page that closed before sending them. One still inside its undo
+  // window may belong to another open tab, which may yet undo it: it is sent only when due, and
+  // only if still written down then.
   useEffect(() => {
     if (!owner) return;
+    const later: ReturnType<typeof setTimeout>[] = [];
     for (const item of readStored(owner)) {
-      if (!waiting.current.has(item.id)) send(item);
+      if (waiting.current.has(item.id)) continue;
+      const sendIfStillAsked = () => {
+        if (readStored(owner).some((p) => p.id === item.id)) send(item);
+      };
+      const wait = (item.due ?? 0) - Date.now();
+      if (wait > 0) later.push(setTimeout(sendIfStillAsked, wait));
+      else sendIfStillAsked();
     }
+    return () => later.forEach(clearTimeout);
   }, [owner, send]);
 
   // Leaving: the tab closing or going to another site, or this page unmounting (another route).
