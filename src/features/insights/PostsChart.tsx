@@ -38,7 +38,7 @@ export function PostsChart({ days, decorative = false }: { days: DayCount[]; dec
           return (
             <g key={d.day}>
               <rect
-                className="bar"
+                className="chart-bar"
                 x={x}
                 y={H - PAD.bottom - h}
                 width={bar}
