@@ -59,8 +59,9 @@ describe("signing up", () => {
   test("a visitor signs up with the emailed code, is onboarded, and lands on the dashboard", async () => {
     const page = await newPage(PHONE);
     await page.goto(baseUrl);
-    await page.waitForURL(/\/sign-in$/);
-    await page.getByRole("main").getByRole("link", { name: "Sign up" }).click();
+    // A signed-out visit to / is the landing, whose call to action is signing up.
+    await page.getByRole("heading", { level: 1, name: /Write posts that update live/ }).waitFor();
+    await page.getByRole("main").getByRole("link", { name: "Sign up free" }).click();
     const email = uniqueEmail("nova");
     await signUp(page, email, "Nova");
     // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.
@@ -90,6 +91,8 @@ describe("signing in", () => {
   test("a wrong password gets Clerk's field error; the right one opens the dashboard", async () => {
     const page = await newPage();
     await page.goto(baseUrl);
+    // The landing's "Sign in" leads to Clerk's sign-in.
+    await page.getByRole("main").getByRole("link", { name: "Sign in", exact: true }).click();
     await page.waitForURL(/\/sign-in$/);
     await enterPassword(page, "free@gatehouse.test", "not-the-password");
     await expect

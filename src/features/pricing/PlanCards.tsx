@@ -21,6 +21,7 @@ export function PlanCards({
     <ul className="plans" aria-label="Plans">
       {PLAN_OFFERS.map((offer) => {
         const isCurrent = offer.plan === current;
+        const cta = action?.(offer.plan);
         return (
           <li
             key={offer.plan}
@@ -37,7 +38,7 @@ export function PlanCards({
                 <li key={feature}>{feature}</li>
               ))}
             </ul>
-            {action && <div className="plan-action">{action(offer.plan)}</div>}
+            {cta && <div className="plan-action">{cta}</div>}
           </li>
         );
       })}
