@@ -135,6 +135,27 @@ describe("signing in", () => {
   });
 });
 
+describe("keyboard", () => {
+  test("focus on the landing's links is visible: an outline and a dark halo", async () => {
+    const page = await newPage();
+    await page.goto(baseUrl);
+    const signUp = page.getByRole("main").getByRole("link", { name: "Sign up free" });
+    await signUp.waitFor();
+    // Tab until the call to action has focus, as a keyboard user would.
+    for (let i = 0; i < 15 && !(await signUp.evaluate((el) => el === document.activeElement)); i++) {
+      await page.keyboard.press("Tab");
+    }
+    const ring = await signUp.evaluate((el) => {
+      const style = getComputedStyle(el);
+      return { focused: el.matches(":focus-visible"), outline: style.outlineStyle, halo: style.boxShadow };
+    });
+    expect(ring.focused).toBe(true);
+    expect(ring.outline).toBe("solid");
+    expect(ring.halo).not.toBe("none");
+    await screenshot(page, "landing-focus");
+  });
+});
+
 describe("at 360 px wide", () => {
   test("no page of the visitor's journey scrolls sideways", async () => {
     const page = await newPage(NARROW);
