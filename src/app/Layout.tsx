@@ -5,6 +5,7 @@ import { useViewer } from "../auth/useViewer";
 import { useClaimsFollowServer } from "../auth/useClaimsFollowServer";
 import { useSignedOutElsewhere } from "../auth/useSignedOutElsewhere";
 import { ConnectionIndicator } from "../components/ConnectionIndicator";
+import { PLAN_LABEL } from "../lib/plans";
 import { ErrorBoundary } from "./ErrorBoundary";
 
 export function Layout() {
@@ -18,7 +19,7 @@ export function Layout() {
         Skip to content
       </a>
       <header className="topbar">
-        <NavLink to="/" className="brand">
+        <NavLink to="/" end className={() => "brand"}>
           <img src="/favicon.svg" alt="" width={24} height={24} /> Gatehouse
         </NavLink>
         <SignedIn>
@@ -31,15 +32,22 @@ export function Layout() {
             {viewer && isAdmin(viewer) && <NavLink to="/admin">Admin</NavLink>}
           </nav>
         </SignedIn>
+        <SignedOut>
+          <nav aria-label="Main">
+            <NavLink to="/public">Public posts</NavLink>
+            <NavLink to="/pricing">Pricing</NavLink>
+          </nav>
+        </SignedOut>
         <div className="account">
           {viewer && (
             <>
-              <span className={`badge plan-${viewer.plan}`}>{viewer.plan === "pro" ? "Pro" : "Free"}</span>
+              <span className={`badge plan-${viewer.plan}`}>{PLAN_LABEL[viewer.plan]}</span>
               {isAdmin(viewer) && <span className="badge role-admin">Admin</span>}
             </>
           )}
           <SignedIn>
-            <UserButton userProfileUrl="/account" userProfileMode="navigation" showName />
+            {/* No visible name: its button's accessible name ("Open user button") would not match it. */}
+            <UserButton userProfileUrl="/account" userProfileMode="navigation" />
           </SignedIn>
           <SignedOut>
             <NavLink to="/sign-in">Sign in</NavLink>
