@@ -1,12 +1,9 @@
 import { UserProfile } from "@clerk/clerk-react";
 import { lazy, Suspense, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes, useLocation } from "react-router-dom";
-import { PublicFeed } from "../features/posts/PublicFeed";
-import { Onboarding } from "../features/onboarding/Onboarding";
 import { Home } from "../features/landing/Home";
 import { NotFound } from "../features/notFound/NotFound";
 import { Pricing } from "../features/pricing/Pricing";
-import { InsightsGate } from "../features/insights/InsightsGate";
 import { ToastProvider } from "../components/toast/ToastProvider";
 import { AuthProvider } from "./AuthProvider";
 import { SignInPage, SignUpPage } from "./authPages";
@@ -14,8 +11,18 @@ import { ErrorBoundary } from "./ErrorBoundary";
 import { RequireAdmin, RequireSignedIn } from "./guards";
 import { Layout } from "./Layout";
 
+// What a first visit (the landing) does not need is split off and loaded on the way.
 const Insights = lazy(() => import("../features/insights/Insights"));
+const InsightsGate = lazy(() =>
+  import("../features/insights/InsightsGate").then((m) => ({ default: m.InsightsGate })),
+);
 const AdminPage = lazy(() => import("../features/admin/AdminPage"));
+const PublicFeed = lazy(() =>
+  import("../features/posts/PublicFeed").then((m) => ({ default: m.PublicFeed })),
+);
+const Onboarding = lazy(() =>
+  import("../features/onboarding/Onboarding").then((m) => ({ default: m.Onboarding })),
+);
 
 const loading = <p className="muted center">Loading…</p>;
 
@@ -51,7 +58,7 @@ function AppRoutes() {
               A signed-in visitor is sent on by the components themselves, to the return target. */}
           <Route path="/sign-in/*" element={<SignInPage />} />
           <Route path="/sign-up/*" element={<SignUpPage />} />
-          <Route path="/onboarding" element={signedIn(<Onboarding />)} />
+          <Route path="/onboarding" element={signedIn(lazyPage(<Onboarding />))} />
           <Route
             path="/account/*"
             element={signedIn(clerkPage(<UserProfile routing="path" path="/account" />))}
@@ -59,8 +66,11 @@ function AppRoutes() {
           {/* The landing for visitors, the dashboard for members. */}
           <Route path="/" element={<Home />} />
           <Route path="/pricing" element={<Pricing />} />
-          <Route path="/public" element={<PublicFeed />} />
-          <Route path="/insights" element={signedIn(<InsightsGate>{lazyPage(<Insights />)}</InsightsGate>)} />
+          <Route path="/public" element={lazyPage(<PublicFeed />)} />
+          <Route
+            path="/insights"
+            element={signedIn(lazyPage(<InsightsGate>{lazyPage(<Insights />)}</InsightsGate>))}
+          />
           <Route path="/admin" element={signedIn(<RequireAdmin>{lazyPage(<AdminPage />)}</RequireAdmin>)} />
           <Route path="*" element={<NotFound />} />
         </Route>

@@ -25,10 +25,10 @@ describe("Home (/)", () => {
     expect(screen.queryByText("My posts")).toBeNull();
   });
 
-  test("a member gets the dashboard", () => {
+  test("a member gets the dashboard (its own chunk, loaded on the way)", async () => {
     auth.isSignedIn = true;
     renderHome();
-    expect(screen.getByText("My posts")).toBeTruthy();
+    expect(await screen.findByText("My posts")).toBeTruthy();
     expect(screen.queryByRole("link", { name: "Sign up free" })).toBeNull();
   });
 });
