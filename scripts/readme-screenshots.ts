@@ -37,6 +37,12 @@ try {
     await pro.getByRole("button", { name: "Post", exact: true }).click();
     await pro.getByRole("heading", { name: title }).waitFor();
   }
+  // Let the "Posted" toasts go before the picture.
+  await pro
+    .locator(".toast")
+    .first()
+    .waitFor({ state: "detached", timeout: 10_000 })
+    .catch(() => undefined);
   await shoot(pro, "dashboard");
   await pro.goto(`${stack.spaUrl}/insights`);
   await shoot(pro, "insights");
