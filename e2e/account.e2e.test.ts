@@ -59,6 +59,22 @@ describe("the account page", () => {
     await screenshot(dashboard, "dashboard-renamed");
   });
 
+  test("Gatehouse's own account pages: the plan with its usage, and what deleting removes", async () => {
+    const { email, password } = await createAccount(uniqueEmail("usage"));
+    const page = await openTab(await newDevice(PHONE));
+    await signIn(page, baseUrl, email, password);
+    await page.getByLabel("Title").fill("One of ten");
+    await page.getByRole("button", { name: "Post", exact: true }).click();
+    await page.getByRole("heading", { name: "One of ten" }).waitFor();
+    await page.goto(`${baseUrl}/account/plan`);
+    await page.getByRole("heading", { name: "Plan and usage" }).waitFor();
+    await page.getByText("1 of 10 posts used.").waitFor();
+    await page.goto(`${baseUrl}/account/data`);
+    await page.getByText("deletes all your posts, public and private, at once;").waitFor();
+    await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);
+    await screenshot(page, "account-data-390");
+  });
+
   test("signing out another device from the profile takes that device's access away", async () => {
     const { email, password } = await createAccount(uniqueEmail("devices"));
     const laptop = await openTab(await newDevice());

@@ -1,4 +1,3 @@
-import { UserProfile } from "@clerk/clerk-react";
 import { lazy, Suspense, type ReactNode } from "react";
 import { BrowserRouter, Route, Routes, useLocation } from "react-router-dom";
 import { Home } from "../features/landing/Home";
@@ -20,6 +19,9 @@ const AdminPage = lazy(() => import("../features/admin/AdminPage"));
 const PublicFeed = lazy(() =>
   import("../features/posts/PublicFeed").then((m) => ({ default: m.PublicFeed })),
 );
+const AccountPage = lazy(() =>
+  import("../features/account/AccountPage").then((m) => ({ default: m.AccountPage })),
+);
 const Onboarding = lazy(() =>
   import("../features/onboarding/Onboarding").then((m) => ({ default: m.Onboarding })),
 );
@@ -29,8 +31,6 @@ const loading = <p className="muted center">Loading…</p>;
 const signedIn = (page: ReactNode) => <RequireSignedIn>{page}</RequireSignedIn>;
 /** A page split into its own chunk (loaded on first visit). */
 const lazyPage = (page: ReactNode) => <Suspense fallback={loading}>{page}</Suspense>;
-/** Clerk's components, centred like the rest of the content. */
-const clerkPage = (component: ReactNode) => <div className="clerk-page">{component}</div>;
 
 export function App() {
   return (
@@ -59,10 +59,7 @@ function AppRoutes() {
           <Route path="/sign-in/*" element={<SignInPage />} />
           <Route path="/sign-up/*" element={<SignUpPage />} />
           <Route path="/onboarding" element={signedIn(lazyPage(<Onboarding />))} />
-          <Route
-            path="/account/*"
-            element={signedIn(clerkPage(<UserProfile routing="path" path="/account" />))}
-          />
+          <Route path="/account/*" element={signedIn(lazyPage(<AccountPage />))} />
           {/* The landing for visitors, the dashboard for members. */}
           <Route path="/" element={<Home />} />
           <Route path="/pricing" element={<Pricing />} />
