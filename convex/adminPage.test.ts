@@ -2,11 +2,11 @@
  * What the admin page reads: users searched and filtered on the server (bounded reads), and an
  * audit log where an admin's change and Clerk's webhook echo of it are one entry, before → after.
  */
-import { TransactionMetricsTracker } from "convex-test/dist/transactionMetrics.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { errorCodeOf } from "./lib/errors";
 import { deliver, userEvent, WEBHOOK_SECRET } from "./test.webhooks";
+import { documentsRead } from "./test.reads";
 import { fakeClerkApi, seedWorld, type World } from "./test.world";
 
 let clerk: ReturnType<typeof fakeClerkApi>;
@@ -23,14 +23,6 @@ afterEach(() => {
 });
 
 const first = (numItems: number) => ({ numItems, cursor: null });
-
-async function documentsRead<T>(run: () => Promise<T>): Promise<{ reads: number; result: T }> {
-  const spy = vi.spyOn(TransactionMetricsTracker.prototype, "trackRead");
-  const result = await run();
-  const reads = spy.mock.calls.length;
-  spy.mockRestore();
-  return { reads, result };
-}
 
 describe("admin.listUsers: search and filters", () => {
   async function withPeople(): Promise<World> {

@@ -1,9 +1,9 @@
 /** insights.overview's range: 7, 30 or 90 days up to today, read by index range, and "last posted". */
-import { TransactionMetricsTracker } from "convex-test/dist/transactionMetrics.js";
 import { afterEach, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
 import { errorCodeOf } from "./lib/errors";
 import { dayOf, rangeOf } from "./lib/postStats";
+import { documentsRead } from "./test.reads";
 import { identityFor, newTest } from "./test.world";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -13,14 +13,6 @@ afterEach(() => {
   vi.useRealTimers();
   vi.restoreAllMocks();
 });
-
-async function documentsRead<T>(run: () => Promise<T>): Promise<{ reads: number; result: T }> {
-  const spy = vi.spyOn(TransactionMetricsTracker.prototype, "trackRead");
-  const result = await run();
-  const reads = spy.mock.calls.length;
-  spy.mockRestore();
-  return { reads, result };
-}
 
 /** A pro author who posted once a day for the last 365 days (statistics as posts.create keeps them). */
 async function yearOfPosts() {

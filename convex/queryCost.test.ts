@@ -6,9 +6,9 @@
  * lint in convex/ because convex-test's tracker would not count what it scans.
  */
 import { afterEach, beforeAll, expect, test, vi } from "vitest";
-import { TransactionMetricsTracker } from "convex-test/dist/transactionMetrics.js";
 import { api } from "./_generated/api";
 import { recordPostChange } from "./lib/postStats";
+import { documentsRead } from "./test.reads";
 import { identityFor, newTest, type TestConvex } from "./test.world";
 
 const OTHERS = 10_000;
@@ -42,14 +42,6 @@ beforeAll(async () => {
 }, 60_000);
 
 afterEach(() => vi.restoreAllMocks());
-
-async function documentsRead<T>(run: () => Promise<T>): Promise<{ reads: number; result: T }> {
-  const spy = vi.spyOn(TransactionMetricsTracker.prototype, "trackRead");
-  const result = await run();
-  const reads = spy.mock.calls.length;
-  spy.mockRestore();
-  return { reads, result };
-}
 
 const me = () => t.withIdentity(identityFor("user_me", { plan: "pro" }));
 

@@ -21,6 +21,18 @@ export const modules = Object.fromEntries(
 
 export const ISSUER = "https://clerk.gatehouse.test";
 
+/** Every key of a post in the public feed, sorted: the post's public fields and its author's name. */
+export const PUBLIC_POST_KEYS = [
+  "_creationTime",
+  "_id",
+  "authorId",
+  "authorName",
+  "body",
+  "title",
+  "updatedAt",
+  "visibility",
+];
+
 export function newTest() {
   return convexTest(schema, modules);
 }

@@ -27,6 +27,7 @@ import type * as lib_lastAdmin from "../lib/lastAdmin.js";
 import type * as lib_pagination from "../lib/pagination.js";
 import type * as lib_permissions from "../lib/permissions.js";
 import type * as lib_postStats from "../lib/postStats.js";
+import type * as lib_postText from "../lib/postText.js";
 import type * as lib_posts from "../lib/posts.js";
 import type * as lib_publicFeed from "../lib/publicFeed.js";
 import type * as lib_rateLimit from "../lib/rateLimit.js";
@@ -61,6 +62,7 @@ declare const fullApi: ApiFromModules<{
   "lib/pagination": typeof lib_pagination;
   "lib/permissions": typeof lib_permissions;
   "lib/postStats": typeof lib_postStats;
+  "lib/postText": typeof lib_postText;
   "lib/posts": typeof lib_posts;
   "lib/publicFeed": typeof lib_publicFeed;
   "lib/rateLimit": typeof lib_rateLimit;

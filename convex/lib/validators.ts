@@ -2,6 +2,7 @@ import { v, type Infer } from "convex/values";
 import { z } from "zod";
 import { BODY_MAX, TITLE_MAX } from "./permissions";
 import { fail } from "./errors";
+import { countCodePoints, normalizeTitle } from "./postText";
 
 export const role = v.union(v.literal("user"), v.literal("admin"));
 export const plan = v.union(v.literal("free_user"), v.literal("pro"));
@@ -63,17 +64,7 @@ export function pageOf<T extends Parameters<typeof v.array>[0]>(item: T) {
 export function hasAtMostCodePoints(s: string, max: number): boolean {
   if (s.length <= max) return true;
   if (s.length > 2 * max) return false;
-  let count = 0;
-  for (let i = 0; i < s.length; i++) {
-    const unit = s.charCodeAt(i);
-    // A high surrogate followed by a low one is one code point.
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < s.length) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    if (++count > max) return false;
-  }
-  return true;
+  return countCodePoints(s, max + 1) <= max;
 }
 
 /**
@@ -84,12 +75,10 @@ export function hasAtMostCodePoints(s: string, max: number): boolean {
 const TITLE_RAW_UNITS_MAX = 4 * TITLE_MAX;
 const titleTooLong = `Title must be at most ${TITLE_MAX} characters`;
 
-/** Zero-width and other invisible format characters do not make a title non-blank. */
-const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/gu;
 const title = z
   .string()
   .refine((s) => s.length <= TITLE_RAW_UNITS_MAX, { message: titleTooLong, abort: true })
-  .transform((s) => s.replace(INVISIBLE, "").trim())
+  .transform(normalizeTitle)
   .refine((s) => s.length > 0, "Title must not be blank")
   .refine((s) => hasAtMostCodePoints(s, TITLE_MAX), titleTooLong);
 const body = z

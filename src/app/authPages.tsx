@@ -10,32 +10,36 @@ import { returnToFrom, withReturnTo } from "../lib/returnTo";
  * `forceRedirectUrl`, which takes precedence over Clerk reading the query itself, so the
  * validator is the only judge of where a sign-in leads.
  */
-export function SignInPage() {
-  usePageTitle("Sign in");
+function useReturnTargets(title: string) {
+  usePageTitle(title);
   const next = returnToFrom(useLocation().search);
+  // Signing up, from either page, still goes through onboarding, then on to the same target.
+  return { signIn: next ?? "/", signUp: withReturnTo("/onboarding", next) };
+}
+
+export function SignInPage() {
+  const to = useReturnTargets("Sign in");
   return (
     <div className="clerk-page">
       <SignIn
         routing="path"
         path="/sign-in"
-        forceRedirectUrl={next ?? "/"}
-        // Signing up from here still goes through onboarding, then on to the same target.
-        signUpForceRedirectUrl={withReturnTo("/onboarding", next)}
+        forceRedirectUrl={to.signIn}
+        signUpForceRedirectUrl={to.signUp}
       />
     </div>
   );
 }
 
 export function SignUpPage() {
-  usePageTitle("Sign up");
-  const next = returnToFrom(useLocation().search);
+  const to = useReturnTargets("Sign up");
   return (
     <div className="clerk-page">
       <SignUp
         routing="path"
         path="/sign-up"
-        forceRedirectUrl={withReturnTo("/onboarding", next)}
-        signInForceRedirectUrl={next ?? "/"}
+        forceRedirectUrl={to.signUp}
+        signInForceRedirectUrl={to.signIn}
       />
     </div>
   );

@@ -1,7 +1,7 @@
 import { useAction, usePaginatedQuery } from "convex/react";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "../../../convex/_generated/api";
-import { canSetRole, type Plan, type Role } from "../../../convex/lib/permissions";
+import { canSetRole, PLANS, ROLES, type Plan, type Role } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
 import { Skeleton } from "../../components/Skeleton";
 import { useToast } from "../../components/toast/toastContext";
@@ -33,6 +33,40 @@ type AdminUser = {
 type Pending = { clerkId: string; field: "role" | "plan"; value: string };
 type RoleChange = { user: AdminUser; role: Role };
 type AuditKind = "role" | "plan" | "sync" | "account";
+type Choice<T extends string> = readonly [value: T | "", text: string];
+const AUDIT_KINDS: readonly Choice<AuditKind>[] = [
+  ["", "All changes"],
+  ["role", "Roles"],
+  ["plan", "Plans"],
+  ["sync", "Syncs with Clerk"],
+  ["account", "Accounts"],
+];
+
+/** A list filter: a labelled select whose first choice (the value "") means no filter. */
+function FilterSelect<T extends string>({
+  label,
+  value,
+  onChange,
+  options,
+}: {
+  label: string;
+  value: T | "";
+  onChange: (value: T | "") => void;
+  options: readonly Choice<T>[];
+}) {
+  return (
+    <label>
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value as T | "")}>
+        {options.map(([v, text]) => (
+          <option key={v} value={v}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -213,22 +247,18 @@ export default function AdminPage() {
               onChange={(e) => setSearchText(e.target.value)}
             />
           </label>
-          <label>
-            Role
-            <select value={roleFilter} onChange={(e) => setRoleFilter(e.target.value as Role | "")}>
-              <option value="">Any role</option>
-              <option value="user">{ROLE_LABEL.user}</option>
-              <option value="admin">{ROLE_LABEL.admin}</option>
-            </select>
-          </label>
-          <label>
-            Plan
-            <select value={planFilter} onChange={(e) => setPlanFilter(e.target.value as Plan | "")}>
-              <option value="">Any plan</option>
-              <option value="free_user">{PLAN_LABEL.free_user}</option>
-              <option value="pro">{PLAN_LABEL.pro}</option>
-            </select>
-          </label>
+          <FilterSelect
+            label="Role"
+            value={roleFilter}
+            onChange={setRoleFilter}
+            options={[["", "Any role"], ...ROLES.map((r) => [r, ROLE_LABEL[r]] as const)]}
+          />
+          <FilterSelect
+            label="Plan"
+            value={planFilter}
+            onChange={setPlanFilter}
+            options={[["", "Any plan"], ...PLANS.map((p) => [p, PLAN_LABEL[p]] as const)]}
+          />
         </div>
         {users.status === "LoadingFirstPage" ? (
           <Skeleton lines={5} label="Loading users" />
@@ -314,27 +344,16 @@ export default function AdminPage() {
       <section aria-labelledby="audit-heading" className="admin-section">
         <h2 id="audit-heading">Audit log</h2>
         <div className="admin-filters" aria-label="Filter the audit log" role="group">
-          <label>
-            Kind
-            <select value={kind} onChange={(e) => setKind(e.target.value as AuditKind | "")}>
-              <option value="">All changes</option>
-              <option value="role">Roles</option>
-              <option value="plan">Plans</option>
-              <option value="sync">Syncs with Clerk</option>
-              <option value="account">Accounts</option>
-            </select>
-          </label>
-          <label>
-            Person
-            <select value={person} onChange={(e) => setPerson(e.target.value)}>
-              <option value="">Anyone</option>
-              {people.map((u) => (
-                <option key={u.clerkId} value={u.clerkId}>
-                  {u.name ? `${u.name} (${u.email})` : u.email}
-                </option>
-              ))}
-            </select>
-          </label>
+          <FilterSelect label="Kind" value={kind} onChange={setKind} options={AUDIT_KINDS} />
+          <FilterSelect
+            label="Person"
+            value={person}
+            onChange={setPerson}
+            options={[
+              ["", "Anyone"],
+              ...people.map((u) => [u.clerkId, u.name ? `${u.name} (${u.email})` : u.email] as const),
+            ]}
+          />
         </div>
         {audit.status === "LoadingFirstPage" ? (
           <Skeleton lines={4} label="Loading the audit log" />
@@ -392,34 +411,11 @@ export function AuditLine({ entry, nameOf }: { entry: AuditEntry; nameOf: (clerk
       <details>
         <summary>Details</summary>
         <dl>
-          <dt>Action</dt>
-          <dd>
-            <code>{entry.action}</code>
-          </dd>
-          <dt>Actor</dt>
-          <dd>
-            <code>{entry.actor}</code>
-          </dd>
-          {entry.target && (
-            <>
-              <dt>Target</dt>
-              <dd>
-                <code>{entry.target}</code>
-              </dd>
-            </>
-          )}
-          <dt>Entry</dt>
-          <dd>
-            <code>{entry._id}</code>
-          </dd>
-          {entry.details && (
-            <>
-              <dt>Recorded</dt>
-              <dd>
-                <code>{JSON.stringify(entry.details)}</code>
-              </dd>
-            </>
-          )}
+          <Detail term="Action" value={entry.action} />
+          <Detail term="Actor" value={entry.actor} />
+          {entry.target && <Detail term="Target" value={entry.target} />}
+          <Detail term="Entry" value={entry._id} />
+          {entry.details && <Detail term="Recorded" value={JSON.stringify(entry.details)} />}
           {entry.echo && (
             <>
               <dt>Clerk webhook</dt>
@@ -432,5 +428,17 @@ export function AuditLine({ entry, nameOf }: { entry: AuditEntry; nameOf: (clerk
         </dl>
       </details>
     </li>
+  );
+}
+
+/** One row of an audit entry's details: a name and the stored value, as code. */
+function Detail({ term, value }: { term: string; value: string }) {
+  return (
+    <>
+      <dt>{term}</dt>
+      <dd>
+        <code>{value}</code>
+      </dd>
+    </>
   );
 }

@@ -1,12 +1,11 @@
 import { useMutation } from "convex/react";
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { api } from "../../../convex/_generated/api";
-import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { FormError } from "../../components/FormError";
 import { useToast } from "../../components/toast/toastContext";
-import { CharCounter } from "./CharCounter";
-import { bodyLength, formatWhen, fromLocalInput, lengthProblem, titleLength, toLocalInput } from "./text";
+import { PostFields } from "./PostFields";
+import { formatWhen, fromLocalInput, lengthProblem, toLocalInput } from "./text";
 import { usePatientCall } from "./usePatientCall";
 
 /**
@@ -85,26 +84,7 @@ export function EditPostForm({
       aria-label={`Edit “${post.title}”`}
       noValidate
     >
-      <label htmlFor={`${id}-title`}>Title</label>
-      <input
-        id={`${id}-title`}
-        ref={titleRef}
-        value={title}
-        onChange={(e) => setTitle(e.target.value)}
-        maxLength={TITLE_MAX * 4}
-        aria-describedby={`${id}-title-count`}
-      />
-      <CharCounter id={`${id}-title-count`} count={titleLength(title)} max={TITLE_MAX} />
-      <label htmlFor={`${id}-body`}>Body</label>
-      <textarea
-        id={`${id}-body`}
-        value={body}
-        onChange={(e) => setBody(e.target.value)}
-        rows={4}
-        maxLength={BODY_MAX * 2}
-        aria-describedby={`${id}-body-count`}
-      />
-      <CharCounter id={`${id}-body-count`} count={bodyLength(body)} max={BODY_MAX} />
+      <PostFields id={id} title={title} body={body} onTitle={setTitle} onBody={setBody} titleRef={titleRef} />
       {showSchedule && (
         <div className="schedule-field">
           <label htmlFor={`${id}-when`}>Publish at</label>

@@ -1,13 +1,12 @@
 import { useMutation } from "convex/react";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { api } from "../../../convex/_generated/api";
-import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
 import { FormError, SubmitButton } from "../../components/FormError";
 import { UpgradePrompt } from "../../components/UpgradePrompt";
 import { useToast } from "../../components/toast/toastContext";
-import { CharCounter } from "./CharCounter";
+import { PostFields } from "./PostFields";
 import { QuotaMeter } from "./QuotaMeter";
-import { bodyLength, formatWhen, fromLocalInput, lengthProblem, titleLength } from "./text";
+import { formatWhen, fromLocalInput, lengthProblem } from "./text";
 import { usePatientCall } from "./usePatientCall";
 import "./posts.css";
 
@@ -104,27 +103,15 @@ export function NewPostForm({ quota, isPro }: { quota: Quota | undefined; isPro:
         />
       )}
       <fieldset className="new-post-fields" disabled={locked}>
-        <label htmlFor={`${id}-title`}>Title</label>
-        <input
-          id={`${id}-title`}
-          ref={titleRef}
-          value={title}
-          onChange={(e) => setTitle(e.target.value)}
-          maxLength={TITLE_MAX * 4}
-          aria-describedby={`${id}-title-count`}
-          required
+        <PostFields
+          id={id}
+          title={title}
+          body={body}
+          onTitle={setTitle}
+          onBody={setBody}
+          titleRef={titleRef}
+          titleRequired
         />
-        <CharCounter id={`${id}-title-count`} count={titleLength(title)} max={TITLE_MAX} />
-        <label htmlFor={`${id}-body`}>Body</label>
-        <textarea
-          id={`${id}-body`}
-          value={body}
-          onChange={(e) => setBody(e.target.value)}
-          rows={4}
-          maxLength={BODY_MAX * 2}
-          aria-describedby={`${id}-body-count`}
-        />
-        <CharCounter id={`${id}-body-count`} count={bodyLength(body)} max={BODY_MAX} />
         <div className="schedule-field">
           <label htmlFor={`${id}-when`}>Publish at (optional)</label>
           <input

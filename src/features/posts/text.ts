@@ -1,26 +1,13 @@
 /**
- * How the server measures a post (convex/lib/validators.ts): characters are code points, not
- * UTF-16 units, and a title is measured after invisible characters and surrounding spaces go.
+ * How the server measures a post: the same functions (convex/lib/postText.ts). Characters are
+ * code points, not UTF-16 units, and a title is measured after invisible characters and
+ * surrounding spaces go.
  */
 import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
+import { countCodePoints, normalizeTitle } from "../../../convex/lib/postText";
 
-const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/gu;
-
-export function codePoints(s: string): number {
-  let count = 0;
-  for (let i = 0; i < s.length; i++) {
-    const unit = s.charCodeAt(i);
-    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < s.length) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-    }
-    count++;
-  }
-  return count;
-}
-
-export const titleLength = (title: string) => codePoints(title.replace(INVISIBLE, "").trim());
-export const bodyLength = (body: string) => codePoints(body);
+export const titleLength = (title: string) => countCodePoints(normalizeTitle(title));
+export const bodyLength = (body: string) => countCodePoints(body);
 
 /** The server's own sentence for an over-long field, or null when both fit. */
 export function lengthProblem(title: string, body: string): string | null {
