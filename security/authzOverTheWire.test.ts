@@ -14,6 +14,7 @@ import type { ConvexClient } from "convex/browser";
 import { makeFunctionReference, type FunctionReference } from "convex/server";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Backend } from "../local/backend/server.ts";
+import { FREE_POST_QUOTA } from "../convex/lib/permissions.ts";
 import { idpClient } from "../local/idp/client.ts";
 import type { TestIdp } from "../local/idp/testing.ts";
 import {
@@ -309,6 +310,27 @@ export const WIRE_MATRIX: Record<string, Row> = {
       expect(view.publishAt).toBeGreaterThan(Date.now());
     },
   },
+  "posts:quota": {
+    kind: "query",
+    args: () => ({}),
+    expect: anySignedIn,
+    // The limit follows the caller's plan as the server sees it, not the token's (revoked: downgraded).
+    check: (result, actor) => {
+      const limit = (result as { limit: number | null }).limit;
+      expect(limit).toBe(actor === "free" || actor === "revoked" ? FREE_POST_QUOTA : null);
+    },
+  },
+  "posts:cancelSchedule": {
+    kind: "mutation",
+    args: (post) => ({ id: post }),
+    // Like update: the author only, on any plan.
+    expect: { anonymous: U, free: N, pro: "ok", admin: F, deleted: U, revoked: N },
+    consumesPost: true,
+    check: async (_r, _a, post) => {
+      const view = (await (await httpAs("pro")).query("posts:get", { id: post })) as { publishAt?: number };
+      expect(view.publishAt).toBeUndefined();
+    },
+  },
   "insights:overview": {
     kind: "query",
     args: () => ({}),
@@ -332,7 +354,7 @@ export const WIRE_MATRIX: Record<string, Row> = {
     // Clerk holds the role now, and the audit log names the change.
     check: async () => {
       expect((await clerk.users.getUser(w.target)).publicMetadata).toMatchObject({ role: "user" });
-      await expectAudited("admin.setRole", { role: "user" });
+      await expectAudited("admin.setRole", { role: "user", from: "user" });
     },
   },
   "admin:setPlan": {
@@ -341,7 +363,7 @@ export const WIRE_MATRIX: Record<string, Row> = {
     expect: adminsOnly,
     check: async () => {
       expect((await clerk.users.getUser(w.target)).publicMetadata).toMatchObject({ plan: "pro" });
-      await expectAudited("admin.setPlan", { plan: "pro" });
+      await expectAudited("admin.setPlan", { plan: "pro", from: "free_user" });
     },
   },
   "admin:reconcileUsers": {
@@ -358,7 +380,7 @@ export const WIRE_MATRIX: Record<string, Row> = {
 };
 
 /** The newest audit entries include this admin change of the target. */
-async function expectAudited(action: string, details: Record<string, string>) {
+async function expectAudited(action: string, details: Record<string, unknown>) {
   const log = (await (await httpAs("admin")).query("admin:auditLog", page)) as {
     page: { action: string; target?: string; details?: Record<string, unknown> }[];
   };
