@@ -137,6 +137,29 @@ describe("signing in", () => {
   });
 });
 
+describe("signing out", () => {
+  test("signing out from the user menu in one tab signs out the other tab of the browser too", async () => {
+    const { email, password } = await createAccount(uniqueEmail("two-tabs"));
+    const first = await newPage();
+    await signIn(first, baseUrl, email, password);
+    const second = await first.context().newPage();
+    await second.goto(`${baseUrl}/public`);
+    await second.getByRole("heading", { name: "Public posts" }).waitFor();
+    await first.locator(".cl-userButtonTrigger").click();
+    await first.getByRole("menuitem", { name: "Sign out" }).click();
+    await first.waitForURL(/\/sign-in/);
+    // Clerk tells the browser's other tabs; that one loses the session (and its Convex token) too.
+    await expect
+      .poll(
+        () => second.evaluate(() => (window as unknown as { Clerk: { user: unknown } }).Clerk.user ?? null),
+        { timeout: 10_000 },
+      )
+      .toBeNull();
+    await second.goto(`${baseUrl}/insights`);
+    await second.waitForURL(/\/sign-in/);
+  });
+});
+
 describe("plans", () => {
   test("a free user's insights page is Clerk's <Protect> fallback, not the insights", async () => {
     const page = await newPage();
