@@ -12,7 +12,7 @@ afterEach(() => vi.restoreAllMocks());
 
 const page = (numItems = 50, cursor: string | null = null) => ({ paginationOpts: { numItems, cursor } });
 
-type Author = { clerkId: string; name: string; deleted?: boolean; row?: boolean };
+type Author = { clerkId: string; name: string; deleted?: boolean; row?: boolean; provisional?: boolean };
 
 /** Users rows (with emails and avatars that must not leak) and one public + one private post each. */
 async function seed(t: TestConvex, authors: Author[]) {
@@ -27,7 +27,7 @@ async function seed(t: TestConvex, authors: Author[]) {
           role: i === 0 ? "admin" : "user",
           plan: "pro",
           clerkUpdatedAt: 1,
-          synced: true,
+          synced: !a.provisional,
           ...(a.deleted ? { deletedAt: 2 } : {}),
         });
       }
@@ -71,6 +71,14 @@ describe("posts.listPublic", () => {
     const text = JSON.stringify(result);
     for (const secret of ["@private.example", "img.example", "admin", "pro"])
       expect(text).not.toContain(secret);
+  });
+
+  test("a provisional row (token claims only, before the webhook) shows no name: the claim may be the email", async () => {
+    const t = newTest();
+    await seed(t, [{ clerkId: "user_new", name: "user_new@private.example", provisional: true }]);
+    const result = await t.query(api.posts.listPublic, page());
+    expect(result.page.map((p) => p.authorName)).toEqual([UNNAMED_AUTHOR]);
+    expect(JSON.stringify(result)).not.toContain("@private.example");
   });
 
   test("signed in sees the same feed as signed out", async () => {

@@ -18,9 +18,13 @@ export const publicPostValidator = v.object({
 });
 export type PublicPostView = Infer<typeof publicPostValidator>;
 
-/** The display name for a users row: its name, else the generic label (missing or deleted rows too). */
+/**
+ * The display name for a users row: its name, else the generic label (missing or deleted rows too).
+ * A provisional row (before Clerk's webhook) holds only token claims, whose `name` an identity
+ * provider may fill with the email address: it shows the generic label until the webhook lands.
+ */
 export function displayName(row: Doc<"users"> | null): string {
-  if (row === null || row.deletedAt !== undefined) return UNNAMED_AUTHOR;
+  if (row === null || row.deletedAt !== undefined || !row.synced) return UNNAMED_AUTHOR;
   const name = row.name.trim();
   return name === "" ? UNNAMED_AUTHOR : name;
 }

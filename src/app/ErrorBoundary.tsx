@@ -1,4 +1,5 @@
 import { useClerk } from "@clerk/clerk-react";
+import { useConvexAuth } from "convex/react";
 import { Component, useEffect, type ErrorInfo, type ReactNode } from "react";
 import { errorCode, errorMessage } from "../lib/errors";
 
@@ -32,15 +33,18 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: u
 }
 
 /**
- * The server no longer accepts this identity (the account was deleted, here or in another tab or
- * device). End the Clerk session in this browser too, which signs out its other tabs, rather than
- * leaving a page that only shows errors until clerk-js's next session check.
+ * The server refused a token it accepted (Convex is authenticated): the account was deleted, here
+ * or in another tab or device. End the Clerk session in this browser too, which signs out its other
+ * tabs, rather than leaving a page that only shows errors until clerk-js's next session check.
+ * Without a token Convex accepted (a refresh failed, the connection is down) the refusal says
+ * nothing about the account, so the Clerk session is left alone.
  */
 function EndSession({ message }: { message: string }) {
   const clerk = useClerk();
+  const { isAuthenticated } = useConvexAuth();
   useEffect(() => {
-    void clerk.signOut().catch(() => undefined);
-  }, [clerk]);
+    if (isAuthenticated) void clerk.signOut().catch(() => undefined);
+  }, [clerk, isAuthenticated]);
   return (
     <section className="card" role="alert">
       <h2>Signed out</h2>

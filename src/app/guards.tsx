@@ -11,15 +11,26 @@ const loading = <p className="muted center">Loading…</p>;
 /** UX only: the server refuses the same things. These guards just avoid showing dead ends. */
 export function RequireSignedIn({ children }: { children: ReactNode }) {
   const { isLoaded, isSignedIn } = useAuth();
-  const { isLoading } = useConvexAuth();
+  const { isLoading, isAuthenticated } = useConvexAuth();
   const location = useLocation();
   if (!isLoaded || (isSignedIn && isLoading)) return loading;
+  // Signed in with Clerk, but Convex has no token it accepts (yet): its pages would only fail.
+  if (isSignedIn && !isAuthenticated) return <SessionPending />;
   if (!isSignedIn) {
     // Back here after signing in: the path, its query and its fragment (validated like any other).
     const here = safeReturnTo(`${location.pathname}${location.search}${location.hash}`);
     return <Navigate to={withReturnTo("/sign-in", here)} replace />;
   }
   return children;
+}
+
+/** Clerk has a session the server has not accepted: the provider keeps fetching a token. */
+export function SessionPending() {
+  return (
+    <p className="muted center" role="status">
+      Connecting your session to the server…
+    </p>
+  );
 }
 
 export function RequireAdmin({ children }: { children: ReactNode }) {

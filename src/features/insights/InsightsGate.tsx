@@ -8,22 +8,21 @@ import { fillDays } from "./chart";
 import "./insights.css";
 
 /**
- * Insights are Pro. The session token's plan claim decides first, as the seed's `<Protect>` does;
- * when it says free, the synced users row (updated by webhook the moment a plan changes, before the
- * next token) gets the last word, so a user upgraded a second ago is not shown a stale refusal.
- * The server checks the plan again on every query either way.
+ * Insights are Pro. The seed's `<Protect condition={(has) => !has({ plan: "free_user" })}>` reads
+ * the session token's plan claim (Clerk Billing's `pla`); the synced users row, which a webhook
+ * updates the moment a plan changes, has the last word either way: a Clerk instance without
+ * Billing issues no `pla` (so `has()` says "not free" for everyone), and a token minted before a
+ * change is stale. The server checks the plan again on every query.
  */
 export function InsightsGate({ children }: { children: ReactNode }) {
-  return (
-    <Protect
-      condition={(has) => !has({ plan: "free_user" })}
-      fallback={
-        <RequirePlan plan="pro" fallback={<InsightsPreview />}>
-          {children}
-        </RequirePlan>
-      }
-    >
+  const byRow = (
+    <RequirePlan plan="pro" fallback={<InsightsPreview />}>
       {children}
+    </RequirePlan>
+  );
+  return (
+    <Protect condition={(has) => !has({ plan: "free_user" })} fallback={byRow}>
+      {byRow}
     </Protect>
   );
 }

@@ -1,6 +1,7 @@
 import { useAuth } from "@clerk/clerk-react";
 import { useConvexAuth } from "convex/react";
 import { lazy, Suspense } from "react";
+import { SessionPending } from "../../app/guards";
 import { Skeleton } from "../../components/Skeleton";
 import { Landing } from "./Landing";
 
@@ -10,9 +11,10 @@ const Dashboard = lazy(() => import("../posts/Dashboard").then((m) => ({ default
 /** `/`: the landing for visitors, the dashboard for members (once Convex has their token). */
 export function Home() {
   const { isLoaded, isSignedIn } = useAuth();
-  const { isLoading } = useConvexAuth();
+  const { isLoading, isAuthenticated } = useConvexAuth();
   if (!isLoaded || (isSignedIn && isLoading)) return <p className="muted center">Loading…</p>;
   if (!isSignedIn) return <Landing />;
+  if (!isAuthenticated) return <SessionPending />;
   return (
     <Suspense fallback={<Skeleton label="Loading your posts" />}>
       <Dashboard />

@@ -1,8 +1,14 @@
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../../components/usePageTitle";
 import { PlanCards } from "../pricing/PlanCards";
-import { DevHints } from "./DevHints";
+import { lazy, Suspense } from "react";
 import "./landing.css";
+
+// Offline only: `npm start` sets VITE_CLERK_JS_URL, a production build does not, so this branch and
+// the seeded accounts' chunk are left out of production builds entirely.
+const DevHints = import.meta.env.VITE_CLERK_JS_URL
+  ? lazy(() => import("./DevHints").then((m) => ({ default: m.DevHints })))
+  : null;
 
 /** What a signed-out visitor of `/` sees: what Gatehouse is, its plans, and the way in. */
 export function Landing() {
@@ -73,7 +79,11 @@ export function Landing() {
         />
       </section>
 
-      <DevHints />
+      {DevHints && (
+        <Suspense fallback={null}>
+          <DevHints />
+        </Suspense>
+      )}
     </div>
   );
 }
