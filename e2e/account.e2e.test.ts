@@ -20,10 +20,19 @@ import {
 const baseUrl = inject("spaUrl");
 const { newDevice, openTab } = chromiumForSuite();
 
-/** Signed out, a tab on / shows the visitors' landing instead of the dashboard. */
+/**
+ * A tab that was on the dashboard is signed out: at / it shows the visitors' landing, or, when the
+ * tab ended the session itself (its query was refused), Clerk's sign-in page. Either way no posts.
+ */
 async function landingShown(page: Page, timeout: number) {
-  await page.getByRole("link", { name: "Sign up free" }).waitFor({ timeout });
+  await page
+    .getByRole("link", { name: "Sign up free" })
+    .or(page.getByRole("heading", { name: "Sign in to Gatehouse" }))
+    .waitFor({ timeout });
   await expect(page.getByRole("heading", { name: "My posts" }).count()).resolves.toBe(0);
+  await expect(
+    page.evaluate(() => (window as unknown as { Clerk: { user: unknown } }).Clerk.user ?? null),
+  ).resolves.toBeNull();
 }
 
 const authorCard = (page: Page) => page.getByRole("region", { name: "You, as others see you" });
