@@ -88,3 +88,36 @@ test("other ranges are refused by the validator; free users get UPGRADE_REQUIRED
   const error = await free.query(api.insights.overview, { days: 7 }).catch((e: unknown) => e);
   expect(errorCodeOf(error)).toBe("UPGRADE_REQUIRED");
 });
+
+test("the caller's `today` ends the range, so a page left open past midnight moves on", async () => {
+  const me = await yearOfPosts();
+  // The server's clock says 2026-03-15 12:00; a client already past midnight says the 16th.
+  const tomorrow = await me.query(api.insights.overview, { days: 7, today: "2026-03-16" });
+  expect(tomorrow).toMatchObject({ from: "2026-03-10", to: "2026-03-16" });
+  // The 16th has no posts yet: six of the seven days have rows.
+  expect(tomorrow.perDay.map((d) => d.day)).toEqual([
+    "2026-03-10",
+    "2026-03-11",
+    "2026-03-12",
+    "2026-03-13",
+    "2026-03-14",
+    "2026-03-15",
+  ]);
+  const yesterday = await me.query(api.insights.overview, { days: 7, today: "2026-03-14" });
+  expect(yesterday).toMatchObject({ from: "2026-03-08", to: "2026-03-14" });
+});
+
+test.each([
+  "2026-03-17",
+  "2026-03-13",
+  "1970-01-01",
+  "2026-02-30",
+  "2026-3-15",
+  "15/03/2026",
+  "",
+  "x".repeat(10_000),
+])("a `today` that is not within a day of the server's (%j) is INVALID_INPUT", async (today) => {
+  const me = await yearOfPosts();
+  const error = await me.query(api.insights.overview, { days: 7, today }).catch((e: unknown) => e);
+  expect(errorCodeOf(error)).toBe("INVALID_INPUT");
+});

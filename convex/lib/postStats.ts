@@ -73,14 +73,37 @@ export async function recordPostChange(
 export const INSIGHT_RANGES = [7, 30, 90] as const;
 export type InsightRange = (typeof INSIGHT_RANGES)[number];
 
-/** The first and last UTC day of the `days` days ending today. */
-export function rangeOf(days: number, now: number): { from: string; to: string } {
-  return { from: dayOf(now - (days - 1) * DAY_MS), to: dayOf(now) };
+/** The first and last UTC day of the `days` days ending on the day of `end`. */
+export function rangeOf(days: number, end: number): { from: string; to: string } {
+  return { from: dayOf(end - (days - 1) * DAY_MS), to: dayOf(end) };
 }
 
-export async function readPostStats(ctx: QueryCtx, authorId: string, days?: InsightRange) {
+const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The day a range ends on. A query's result is cached for as long as its arguments and the rows it
+ * read stay the same, so a range computed from the server's clock alone would still end
+ * "yesterday" after midnight on an open page. The client therefore names its UTC day (`today`),
+ * which changes its arguments at midnight; the server accepts it only within a day of its own
+ * clock (clock skew), so no one reads a range of their choosing beyond the three offered.
+ * Returns the end as a time, or null for a day that is malformed or too far from now.
+ */
+export function rangeEnd(today: string | undefined, now: number): number | null {
+  if (today === undefined) return now;
+  if (!DAY_PATTERN.test(today)) return null;
+  const end = Date.parse(`${today}T00:00:00Z`);
+  if (Number.isNaN(end) || dayOf(end) !== today) return null;
+  return Math.abs(end - Date.parse(`${dayOf(now)}T00:00:00Z`)) <= DAY_MS ? end : null;
+}
+
+export async function readPostStats(
+  ctx: QueryCtx,
+  authorId: string,
+  days?: InsightRange,
+  end: number = Date.now(),
+) {
   const stats = await statsRow(ctx, authorId);
-  const range = days === undefined ? undefined : rangeOf(days, Date.now());
+  const range = days === undefined ? undefined : rangeOf(days, end);
   const dayRows = await ctx.db
     .query("authorDays")
     .withIndex("by_author_day", (q) =>

@@ -24,7 +24,7 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: u
     }
     return (
       <section className="card" role="alert">
-        <h2>Something went wrong</h2>
+        <h1>Something went wrong</h1>
         <p>{errorMessage(this.state.error)}</p>
         <button onClick={() => this.setState({ error: null })}>Try again</button>
       </section>
@@ -47,7 +47,7 @@ function EndSession({ message }: { message: string }) {
   }, [clerk, isAuthenticated]);
   return (
     <section className="card" role="alert">
-      <h2>Signed out</h2>
+      <h1>Signed out</h1>
       <p>{message}</p>
     </section>
   );

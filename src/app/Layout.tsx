@@ -69,6 +69,8 @@ export function Layout() {
             <p>Clerk could not be loaded. Check your connection and reload the page.</p>
           </section>
         </ClerkFailed>
+        {/* Inside the layout, so a page's failure keeps the header and its way out; the boundary
+            in App.tsx catches what the header itself throws. */}
         <ErrorBoundary key={pathname}>
           <Outlet />
         </ErrorBoundary>

@@ -47,6 +47,10 @@ describe("safeReturnTo", () => {
     ["sign-in (would loop)", "/sign-in"],
     ["sign-in step", "/sign-in/factor-one"],
     ["sign-up", "/sign-up?x=1"],
+    ["sign-in in capitals (the router matches any case)", "/SIGN-IN"],
+    ["sign-up in mixed case", "/Sign-Up/verify"],
+    ["sign-in with an encoded letter", "/sign%2Din"],
+    ["sign-in after a dot segment", "/x/../sign-in"],
   ])("refuses %s", (_name, raw) => {
     expect(safeReturnTo(raw)).toBeNull();
   });

@@ -10,8 +10,11 @@ export const RETURN_PARAM = "redirect_url";
 
 const MAX_LENGTH = 2048;
 const PROBE_ORIGIN = "http://gatehouse.invalid";
-/** Pages that make no sense to come back to after signing in (they would send you on again). */
-const NOT_A_TARGET = /^\/(sign-in|sign-up)(\/|$|\?|#)/;
+/**
+ * Pages that make no sense to come back to after signing in (they would send you on again). Any
+ * case and any encoding: React Router matches paths case-insensitively and decodes them.
+ */
+const NOT_A_TARGET = /^\/(sign-in|sign-up)(\/|$|\?|#)/i;
 
 /* eslint-disable no-control-regex -- control characters are exactly what these refuse */
 const FORBIDDEN_RAW = /[\\\s\u0000-\u001f\u007f-\u009f\u2028\u2029\ufeff]/u;
@@ -39,13 +42,16 @@ function looksLocal(value: string, allowSpace: boolean): boolean {
   return !forbidden.test(value);
 }
 
-/** `value` and each of its percent-decodings (a router or server may decode again) look local. */
+/**
+ * `value` and each of its percent-decodings (a router or server may decode again) look local and
+ * none is a sign-in or sign-up page.
+ */
 function everyLayerLooksLocal(value: string): boolean {
-  if (!looksLocal(value, false)) return false;
+  if (!looksLocal(value, false) || NOT_A_TARGET.test(value)) return false;
   let layer = value;
   for (let i = 0; i < 4; i++) {
     const next = decodeOnce(layer);
-    if (next === null || !looksLocal(next, true)) return false;
+    if (next === null || !looksLocal(next, true) || NOT_A_TARGET.test(next)) return false;
     if (next === layer) break;
     layer = next;
   }
@@ -67,7 +73,7 @@ export function safeReturnTo(raw: string | null | undefined): string | null {
   if (url.origin !== PROBE_ORIGIN) return null;
   // And what it normalizes to must pass too: "/.//evil" resolves to the path "//evil".
   const path = `${url.pathname}${url.search}${url.hash}`;
-  if (!everyLayerLooksLocal(path) || NOT_A_TARGET.test(path)) return null;
+  if (!everyLayerLooksLocal(path)) return null;
   return path;
 }
 

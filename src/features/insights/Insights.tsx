@@ -5,6 +5,7 @@ import { Skeleton } from "../../components/Skeleton";
 import { usePageTitle } from "../../components/usePageTitle";
 import { fillDays } from "./chart";
 import { PostsChart } from "./PostsChart";
+import { useUtcDay } from "./useUtcDay";
 import "./insights.css";
 
 const RANGES = [7, 30, 90] as const;
@@ -14,7 +15,8 @@ type Range = (typeof RANGES)[number];
 export default function Insights() {
   usePageTitle("Insights");
   const [days, setDays] = useState<Range>(30);
-  const data = useQuery(api.insights.overview, { days });
+  const today = useUtcDay();
+  const data = useQuery(api.insights.overview, { days, today });
   return (
     <div className="stack insights-page">
       <div className="insights-head">
