@@ -1,4 +1,4 @@
-import { paginationOptsValidator, type WithoutSystemFields } from "convex/server";
+import { paginationOptsValidator } from "convex/server";
 import type { Doc, Id } from "./_generated/dataModel";
 import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
@@ -13,7 +13,7 @@ import { claimWriteToken, consumeWriteToken, releaseWriteClaim } from "./lib/rat
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
 import { paginateChecked } from "./lib/pagination";
-import { readableEntries } from "./lib/audit";
+import { readableEntries, recordAudit, type AuditRecord } from "./lib/audit";
 
 const auditDetails = v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null())));
 
@@ -83,10 +83,16 @@ export const listUsers = adminQuery({
 const auditKind = v.union(v.literal("role"), v.literal("plan"), v.literal("sync"), v.literal("account"));
 
 /**
- * The audit log, newest first. Raw by default (every entry as recorded). With `fold`, Clerk's
- * webhook echo of an admin's role or plan change is folded into that change's entry (as `echo`;
- * lib/audit.ts), and `kind` / `person` (a Clerk id, as actor or target) narrow it: each page reads
- * `numItems` entries and returns those that remain, so a page may hold fewer than it read.
+ * The audit log, newest first; every entry says its `kinds`.
+ *
+ * - `fold` (default false): with it, Clerk's webhook echo of an admin's role or plan change is
+ *   folded into that change's entry (as `echo`), by the link stored when the two were paired
+ *   (lib/audit.ts); without it, every entry is listed as recorded, echoes as their own entries.
+ * - `kind` / `person` (a Clerk id, as actor or target) narrow either of the two, folded or not.
+ *
+ * Each page reads `numItems` entries and returns those that remain, so a folded or narrowed page
+ * may hold fewer than it read (even none) and still not be the last; the admin page asks for
+ * further pages until it has enough or the log ends.
  */
 export const auditLog = adminQuery({
   args: {
@@ -103,7 +109,11 @@ export const auditLog = adminQuery({
       actor: v.string(),
       target: v.optional(v.string()),
       details: auditDetails,
-      kinds: v.optional(v.array(auditKind)),
+      echoedBy: v.optional(v.id("auditLog")),
+      echoOf: v.optional(
+        v.object({ role: v.optional(v.id("auditLog")), plan: v.optional(v.id("auditLog")) }),
+      ),
+      kinds: v.array(auditKind),
       echo: v.optional(
         v.object({ _id: v.id("auditLog"), _creationTime: v.number(), svixId: v.union(v.string(), v.null()) }),
       ),
@@ -113,8 +123,10 @@ export const auditLog = adminQuery({
     const result = await paginateChecked(paginationOpts, (opts) =>
       ctx.db.query("auditLog").order("desc").paginate(opts),
     );
-    if (!fold && kind === undefined && person === undefined) return result;
-    return { ...result, page: await readableEntries(ctx, result.page, { kind, person }) };
+    return {
+      ...result,
+      page: await readableEntries(ctx, result.page, { fold: fold ?? false, kind, person }),
+    };
   },
 });
 
@@ -123,8 +135,12 @@ export const setRole = adminAction({
   returns: v.null(),
   handler: async (ctx, { clerkId, role }) => {
     const actor = ctx.viewer.clerkId;
-    const before = await ctx.runQuery(internal.admin.currentAccess, { clerkId });
-    const reservation = await ctx.runMutation(internal.admin.reserveRoleChange, { actor, clerkId, role });
+    // The role before is the one the reservation's check read (one transaction, no separate read).
+    const { reservation, from } = await ctx.runMutation(internal.admin.reserveRoleChange, {
+      actor,
+      clerkId,
+      role,
+    });
     try {
       await updatePublicMetadata(clerkId, { role });
     } catch (error) {
@@ -132,7 +148,7 @@ export const setRole = adminAction({
       if (reservation !== null) await ctx.runMutation(internal.admin.releaseRoleChange, { reservation });
       throw error;
     }
-    await ctx.runMutation(internal.admin.recordRoleChange, { actor, clerkId, role, from: before?.role });
+    await ctx.runMutation(internal.admin.recordRoleChange, { actor, clerkId, role, from });
     return null;
   },
 });
@@ -141,9 +157,10 @@ export const setPlan = adminAction({
   args: { clerkId: v.string(), plan },
   returns: v.null(),
   handler: async (ctx, { clerkId, plan }) => {
+    // One read checks the user and gives the plan before (as setRole's reservation does for roles).
     const before = await ctx.runQuery(internal.admin.requireLiveUser, { clerkId });
     await updatePublicMetadata(clerkId, { plan });
-    // Before → after, so the log reads "Free → Pro" and Clerk's echo can be matched to it.
+    // Before → after, so the log reads "Free → Pro"; Clerk's echo of it is paired with it (lib/audit.ts).
     await ctx.runMutation(internal.admin.recordChange, {
       action: "admin.setPlan",
       actor: ctx.viewer.clerkId,
@@ -212,23 +229,19 @@ export const requireLiveUser = internalQuery({
   },
 });
 
-/** A user's role and plan as the users row has them (null if unknown), for the audit's "before". */
-export const currentAccess = internalQuery({
-  args: { clerkId: v.string() },
-  returns: v.union(access, v.null()),
-  handler: async (ctx, { clerkId }) => {
-    const user = await userByClerkId(ctx, clerkId);
-    return user ? { role: user.role, plan: user.plan } : null;
-  },
-});
-
-/** Before Clerk is asked: the last-admin lock-out, and a demotion reserved (lib/lastAdmin.ts). */
+/**
+ * Before Clerk is asked: the target is a live user, the last-admin lock-out, and a demotion
+ * reserved (lib/lastAdmin.ts). Returns the reservation and the role the row had as this read it,
+ * for the audit's "before".
+ */
 export const reserveRoleChange = internalMutation({
   args: { actor: v.string(), clerkId: v.string(), role },
-  returns: v.union(v.id("pendingDemotions"), v.null()),
-  handler: async (ctx, { actor, clerkId, role }) => {
-    if (!isSelfDemotion(actor, clerkId, role)) await liveUser(ctx, clerkId);
-    return await reserveDemotion(ctx, actor, clerkId, role);
+  returns: v.object({ reservation: v.union(v.id("pendingDemotions"), v.null()), from: role }),
+  handler: async (ctx, { actor, clerkId, role: to }) => {
+    // A self-demotion is refused from the arguments alone, before any row is read (as reserveDemotion does).
+    if (isSelfDemotion(actor, clerkId, to)) fail("FORBIDDEN", "You cannot remove your own admin role");
+    const user = await liveUser(ctx, clerkId);
+    return { reservation: await reserveDemotion(ctx, actor, clerkId, to), from: user.role };
   },
 });
 
@@ -258,12 +271,13 @@ export const recordRoleChange = internalMutation({
   },
 });
 
-type AuditEntry = WithoutSystemFields<Doc<"auditLog">>;
-
-/** After Clerk accepted the change: charge the admin's write token and append the audit entry. */
-async function recordAdminChange(ctx: MutationCtx, entry: AuditEntry) {
+/**
+ * After Clerk accepted the change: charge the admin's write token and append the audit entry (a
+ * role/plan change is paired there with Clerk's echo of it if that landed first; lib/audit.ts).
+ */
+async function recordAdminChange(ctx: MutationCtx, entry: AuditRecord) {
   await consumeWriteToken(ctx, entry.actor, { enforce: false });
-  await ctx.db.insert("auditLog", entry);
+  await recordAudit(ctx, entry);
 }
 
 export const recordChange = internalMutation({

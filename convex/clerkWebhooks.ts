@@ -6,6 +6,7 @@
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalMutation } from "./_generated/server";
+import { recordAudit } from "./lib/audit";
 import { userJson } from "./lib/clerkEvents";
 import { applyClerkUser, tombstoneUser, type SyncOutcome } from "./lib/userSync";
 import { userByClerkId } from "./lib/viewer";
@@ -37,7 +38,8 @@ export const applyUserEvent = internalMutation({
 
     await ctx.db.insert("webhookEvents", { svixId, type, clerkId, outcome, receivedAt: Date.now() });
     if (outcome === "applied" || outcome === "deleted") {
-      await ctx.db.insert("auditLog", {
+      // A role/plan change is paired here with the admin change it echoes, if recorded (lib/audit.ts).
+      await recordAudit(ctx, {
         action: `clerk.${type}`,
         actor: "clerk",
         target: clerkId,
@@ -50,7 +52,7 @@ export const applyUserEvent = internalMutation({
 
 /**
  * What a user.updated changed, before → after, for the audit log: its role and plan changes are
- * matched to the admin change they echo (lib/audit.ts); `profile` marks any other change.
+ * paired with the admin change they echo (lib/audit.ts); `profile` marks any other change.
  */
 function changesOf(before: Doc<"users">, after: Doc<"users"> | null) {
   const changes: Record<string, string | boolean> = {};

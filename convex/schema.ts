@@ -70,9 +70,16 @@ export default defineSchema({
     actor: v.string(),
     target: v.optional(v.string()),
     details: v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null()))),
+    /**
+     * On an admin's role/plan change: Clerk's webhook entry that echoes it. Set when the second of
+     * the two is recorded (lib/audit.ts); absent on entries recorded before links existed.
+     */
+    echoedBy: v.optional(v.id("auditLog")),
+    /** On a clerk.user.updated entry: per field it changed, the admin change it echoes. */
+    echoOf: v.optional(v.object({ role: v.optional(v.id("auditLog")), plan: v.optional(v.id("auditLog")) })),
   })
-    /** An admin change and Clerk's webhook echo of it are found by their target (lib/audit.ts). */
-    .index("by_target", ["target"]),
+    /** An admin change and Clerk's webhook echo of it find each other by person and action (lib/audit.ts). */
+    .index("by_target_action", ["target", "action"]),
 
   /**
    * Demotions of admins that Clerk accepted (or is being asked to make) and whose webhook has
