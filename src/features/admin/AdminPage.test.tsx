@@ -1,4 +1,5 @@
-import { act, fireEvent, render, screen, within } from "@testing-library/react";
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import { useState } from "react";
 import { beforeEach, describe, expect, test, vi } from "vitest";
 import { ToastProvider } from "../../components/toast/ToastProvider";
 import { describeEntry } from "./auditText";
@@ -41,12 +42,60 @@ vi.mock("../../auth/useViewer", () => ({
   useViewer: () => ({ clerkId: "user_admin", role: "admin", plan: "pro" }),
 }));
 
+type Entry = {
+  _id: string;
+  _creationTime: number;
+  action: string;
+  actor: string;
+  target?: string;
+  kinds: string[];
+  details?: Record<string, string>;
+};
+type Args = { fold?: boolean; kind?: string; person?: string; search?: string };
+/** What the fake server holds (newest first), and every page size the page asked for after the first. */
+const server = { audit: [] as Entry[], people: [] as typeof users, loads: [] as number[] };
+
+/** Filters as the server does each page it reads (convex/admin.ts). */
+function matches(fn: unknown, args: Args, doc: Entry | (typeof users)[number]): boolean {
+  if (fn === "listUsers") {
+    const u = doc as (typeof users)[number];
+    return !args.search || `${u.name} ${u.email}`.toLowerCase().includes(args.search.toLowerCase());
+  }
+  const e = doc as Entry;
+  return (
+    (!args.kind || e.kinds.includes(args.kind)) &&
+    (!args.person || e.actor === args.person || e.target === args.person)
+  );
+}
+
+/**
+ * usePaginatedQuery over a server that filters the documents each page reads: a page may hold
+ * no matches and still not be the last; loadMore goes through LoadingMore, as Convex's does.
+ */
+function useFakePages(fn: unknown, args: Args, initialNumItems: number) {
+  const key = JSON.stringify(args);
+  const [state, setState] = useState({ key, read: initialNumItems, loading: false });
+  const current = state.key === key ? state : { key, read: initialNumItems, loading: false };
+  const source: readonly (Entry | (typeof users)[number])[] =
+    fn === "auditLog" ? server.audit : args.search ? server.people : users;
+  const results = source.slice(0, current.read).filter((d) => matches(fn, args, d));
+  const status = current.loading
+    ? "LoadingMore"
+    : current.read >= source.length
+      ? "Exhausted"
+      : "CanLoadMore";
+  const loadMore = (numItems: number) => {
+    if (fn === "auditLog") server.loads.push(numItems);
+    setState({ ...current, loading: true });
+    setTimeout(() => setState((s) => ({ ...s, read: s.read + numItems, loading: false })), 0);
+  };
+  return { results, status, loadMore };
+}
+
 // useAction returns what it is given; the api mock hands it functions that return the spies.
 vi.mock("convex/react", async () => ({
-  usePaginatedQuery: (_fn: unknown, args: { fold?: boolean }) =>
-    args.fold
-      ? { results: [], status: "Exhausted", loadMore: vi.fn() }
-      : { results: users, status: "Exhausted", loadMore: vi.fn() },
+  usePaginatedQuery: (fn: unknown, args: Args, opts: { initialNumItems: number }) =>
+    useFakePages(fn, args, opts.initialNumItems),
   useAction: (fn: () => unknown) => (typeof fn === "function" ? fn() : fn),
 }));
 
@@ -63,7 +112,35 @@ function renderPage() {
 beforeEach(() => {
   setRole.mockReset().mockResolvedValue(null);
   setPlan.mockReset().mockResolvedValue(null);
+  server.audit = [];
+  server.people = [];
+  server.loads = [];
 });
+
+/** `n` audit entries, newest first; those at `roleChanges` are Ada's role changes of Frankie. */
+function auditOf(n: number, roleChanges: number[] = []): Entry[] {
+  return Array.from({ length: n }, (_, i): Entry =>
+    roleChanges.includes(i)
+      ? {
+          _id: `a${i}`,
+          _creationTime: 1_000_000 - i,
+          action: "admin.setRole",
+          actor: "user_admin",
+          target: "user_frankie",
+          kinds: ["role"],
+          details: { role: "admin", from: "user" },
+        }
+      : {
+          _id: `a${i}`,
+          _creationTime: 1_000_000 - i,
+          action: "clerk.user.updated",
+          actor: "clerk",
+          target: `user_other_${i}`,
+          kinds: ["account"],
+          details: { svixId: `msg_${i}`, profile: "true" },
+        },
+  );
+}
 
 describe("AdminPage", () => {
   test("friendly names, one h1, the page title", () => {
@@ -183,5 +260,80 @@ describe("audit lines", () => {
     expect(describeEntry(entry("clerk.user.created", {}, "clerk"), nameOf)).toBe(
       "Frankie Free signed up (synced from Clerk)",
     );
+  });
+});
+
+describe("audit log filters read on until enough entries match", () => {
+  const kindSelect = () => screen.getByLabelText("Kind");
+  const personSelect = () => screen.getByLabelText("Person");
+  const roleLines = () => screen.queryAllByText(/changed Frankie Free’s role/);
+
+  test("without a filter, one page and a button for older entries", async () => {
+    server.audit = auditOf(120, [100]);
+    renderPage();
+    expect(await screen.findByRole("button", { name: "Older entries" })).toBeTruthy();
+    expect(server.loads).toEqual([]);
+    expect(roleLines()).toHaveLength(0);
+  });
+
+  test("a kind whose matches are pages back: further pages are read until the log ends", async () => {
+    server.audit = auditOf(400, [120, 333]);
+    renderPage();
+    fireEvent.change(kindSelect(), { target: { value: "role" } });
+    await waitFor(() => expect(roleLines()).toHaveLength(2));
+    await waitFor(() => expect(server.loads).toEqual(Array(7).fill(50)));
+    expect(screen.queryByRole("button", { name: /older entries/i })).toBeNull();
+    expect(screen.queryByText(/No matching entries/)).toBeNull();
+  });
+
+  test("enough matches: it stops asking, and offers to search older entries", async () => {
+    const everyFifth = Array.from({ length: 100 }, (_, i) => i * 5);
+    server.audit = auditOf(500, everyFifth);
+    renderPage();
+    fireEvent.change(kindSelect(), { target: { value: "role" } });
+    // 50 entries read hold 10 matches; 100 hold 20: enough.
+    await waitFor(() => expect(roleLines()).toHaveLength(20));
+    expect(await screen.findByRole("button", { name: "Search older entries" })).toBeTruthy();
+    expect(server.loads).toEqual([50]);
+  });
+
+  test("nothing matches in the whole log: a clear empty state", async () => {
+    server.audit = auditOf(180);
+    renderPage();
+    fireEvent.change(kindSelect(), { target: { value: "plan" } });
+    expect(await screen.findByText("No matching entries.")).toBeTruthy();
+    expect(server.loads).toEqual([50, 50, 50]);
+    expect(screen.queryByRole("button", { name: /older entries/i })).toBeNull();
+  });
+
+  test("nothing matches in ten further pages: it says so and searches on when asked", async () => {
+    server.audit = auditOf(2_000, [1_500]);
+    renderPage();
+    fireEvent.change(personSelect(), { target: { value: "user_frankie" } });
+    await waitFor(() => expect(server.loads).toHaveLength(10));
+    expect(
+      await screen.findByText("No matching entries so far; older entries are not searched yet."),
+    ).toBeTruthy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.loads).toHaveLength(10);
+    fireEvent.click(screen.getByRole("button", { name: "Search older entries" }));
+    await waitFor(() => expect(server.loads).toHaveLength(11));
+    // Changing the filter starts a fresh search (ten more pages at most).
+    fireEvent.change(kindSelect(), { target: { value: "role" } });
+    await waitFor(() => expect(server.loads).toHaveLength(21));
+    expect(await screen.findByRole("button", { name: "Search older entries" })).toBeTruthy();
+  });
+
+  test("the users search reads on the same way (shared logic)", async () => {
+    server.people = Array.from({ length: 300 }, (_, i) => ({
+      ...users[1]!,
+      clerkId: `user_bulk_${i}`,
+      email: `bulk${i}@x.test`,
+      name: i === 280 ? "Ada Lovelace" : `Bulk ${i}`,
+    }));
+    renderPage();
+    fireEvent.change(screen.getByRole("searchbox"), { target: { value: "lovelace" } });
+    expect(await screen.findByText("bulk280@x.test")).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Search further" })).toBeNull();
   });
 });

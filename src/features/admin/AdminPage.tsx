@@ -1,5 +1,5 @@
 import { useAction, usePaginatedQuery } from "convex/react";
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { api } from "../../../convex/_generated/api";
 import { canSetRole, PLANS, ROLES, type Plan, type Role } from "../../../convex/lib/permissions";
 import { useViewer } from "../../auth/useViewer";
@@ -10,14 +10,11 @@ import { errorMessage } from "../../lib/errors";
 import { PLAN_LABEL, ROLE_LABEL } from "../../lib/plans";
 import { describeEntry, type AuditEntry } from "./auditText";
 import { ConfirmDialog } from "./ConfirmDialog";
+import { useFillPages } from "./useFillPages";
 import "./admin.css";
 
 /** A change that has not answered after this long is reported as failed (the control goes back). */
 export const CHANGE_TIMEOUT_MS = 20_000;
-/** A search reads users page by page (server-side); the page asks for more until it has this many. */
-const SEARCH_TARGET = 20;
-/** …or has read this many pages (then "Search further" continues on request). */
-const SEARCH_AUTO_PAGES = 10;
 const USERS_PAGE = 50;
 const AUDIT_PAGE = 50;
 
@@ -134,23 +131,20 @@ export default function AdminPage() {
   const [syncing, setSyncing] = useState(false);
   const [syncSummary, setSyncSummary] = useState<string | null>(null);
 
-  // A search or a filter reads page by page: keep asking until enough matches or the end.
-  const autoPages = useRef(0);
-  useEffect(() => {
-    autoPages.current = 0;
-  }, [search, roleFilter, planFilter]);
+  // A search, or an audit filter, reads page by page: keep asking until enough matches or the end.
+  // (Role and plan read through an index: their pages are full.)
   const filtered = search !== "";
-  useEffect(() => {
-    if (
-      filtered &&
-      users.status === "CanLoadMore" &&
-      users.results.length < SEARCH_TARGET &&
-      autoPages.current < SEARCH_AUTO_PAGES
-    ) {
-      autoPages.current += 1;
-      users.loadMore(USERS_PAGE);
-    }
-  }, [filtered, users]);
+  useFillPages(users, {
+    active: filtered,
+    filterKey: JSON.stringify([search, roleFilter, planFilter]),
+    pageSize: USERS_PAGE,
+  });
+  const auditFiltered = kind !== "" || person !== "";
+  useFillPages(audit, {
+    active: auditFiltered,
+    filterKey: JSON.stringify([kind, person]),
+    pageSize: AUDIT_PAGE,
+  });
 
   const known = useMemo(() => {
     const map = new Map<string, AdminUser>();
@@ -364,12 +358,24 @@ export default function AdminPage() {
                 <AuditLine key={entry._id} entry={entry} nameOf={nameOf} />
               ))}
             </ul>
-            {audit.results.length === 0 && (
-              <p className="muted">No entries{kind || person ? " match" : " yet"}.</p>
+            {audit.results.length === 0 && audit.status !== "LoadingMore" && (
+              <p className="muted" role="status">
+                {!auditFiltered
+                  ? "No entries yet."
+                  : audit.status === "Exhausted"
+                    ? "No matching entries."
+                    : "No matching entries so far; older entries are not searched yet."}
+              </p>
+            )}
+            {audit.status === "LoadingMore" && (
+              <Skeleton
+                lines={2}
+                label={auditFiltered ? "Searching older entries" : "Loading older entries"}
+              />
             )}
             {audit.status === "CanLoadMore" && (
               <button type="button" className="secondary" onClick={() => audit.loadMore(AUDIT_PAGE)}>
-                Older entries
+                {auditFiltered ? "Search older entries" : "Older entries"}
               </button>
             )}
           </>
