@@ -3,6 +3,8 @@ import type { Doc, Id } from "./_generated/dataModel";
 import { v } from "convex/values";
 import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
+import { billingPlanOf } from "./lib/billing";
+import { itemsOf } from "./lib/billingSync";
 import { updatePublicMetadata } from "./lib/clerk";
 import { fail } from "./lib/errors";
 import { adminAction, adminQuery } from "./lib/functions";
@@ -153,19 +155,26 @@ export const setRole = adminAction({
   },
 });
 
+/**
+ * An administrator's plan for a user: an override that wins over their subscription until it is
+ * lifted (ADR 009). `plan: null` lifts it, and the subscription (or, without one, Free) decides
+ * again. Both are written to Clerk's public metadata (`planOverride`, and `plan` for the token);
+ * Clerk's user.updated then changes the users row.
+ */
 export const setPlan = adminAction({
-  args: { clerkId: v.string(), plan },
+  args: { clerkId: v.string(), plan: v.union(plan, v.null()) },
   returns: v.null(),
   handler: async (ctx, { clerkId, plan }) => {
     // One read checks the user and gives the plan before (as setRole's reservation does for roles).
     const before = await ctx.runQuery(internal.admin.requireLiveUser, { clerkId });
-    await updatePublicMetadata(clerkId, { plan });
+    const to = plan ?? before.subscriptionPlan;
+    await updatePublicMetadata(clerkId, { plan: to, planOverride: plan });
     // Before → after, so the log reads "Free → Pro"; Clerk's echo of it is paired with it (lib/audit.ts).
     await ctx.runMutation(internal.admin.recordChange, {
       action: "admin.setPlan",
       actor: ctx.viewer.clerkId,
       target: clerkId,
-      details: { plan, from: before.plan },
+      details: { plan: to, from: before.plan, ...(plan === null ? { override: "lifted" } : {}) },
     });
     return null;
   },
@@ -217,15 +226,17 @@ async function liveUser(ctx: QueryCtx, clerkId: string) {
   return user;
 }
 
-const access = v.object({ role, plan });
-
-/** Admin changes target users Gatehouse knows and that are not deleted; returns their role and plan now. */
+/**
+ * Admin changes target users Gatehouse knows and that are not deleted; returns their role and plan
+ * now, and the plan their subscription alone gives (Free without one).
+ */
 export const requireLiveUser = internalQuery({
   args: { clerkId: v.string() },
-  returns: access,
+  returns: v.object({ role, plan, subscriptionPlan: plan }),
   handler: async (ctx, { clerkId }) => {
     const user = await liveUser(ctx, clerkId);
-    return { role: user.role, plan: user.plan };
+    const subscriptionPlan = billingPlanOf(await itemsOf(ctx, clerkId), Date.now()) ?? "free_user";
+    return { role: user.role, plan: user.plan, subscriptionPlan };
   },
 });
 

@@ -149,6 +149,15 @@ export const MATRIX: Record<string, Row> = {
       expect(post?.publishJobId).toBeUndefined();
     },
   },
+  "billing:mine": {
+    call: (as) => as.query(api.billing.mine, {}),
+    expect: anySignedIn,
+    // The world has no subscriptions: each caller sees their own plan, from metadata, and no paid item.
+    check: (result, actor) => {
+      const own = { free: "free_user", pro: "pro", admin: "pro" } as Record<string, string>;
+      if (own[actor]) expect(result).toEqual({ plan: own[actor], source: "default", paid: null });
+    },
+  },
   "insights:overview": {
     call: (as) => as.query(api.insights.overview, { days: 30 }),
     expect: { anonymous: U, owner: "ok", other: P, admin: "ok", free: P, pro: "ok", deleted: U, revoked: P },
@@ -243,7 +252,8 @@ test("admin actions call Clerk's Backend API and write an audit entry", async ()
     {
       method: "PATCH",
       path: `/v1/users/${w.clerkIds.free}/metadata`,
-      body: { public_metadata: { plan: "pro" } },
+      // An administrator's plan is an override (ADR 009), and `plan` carries it into the token.
+      body: { public_metadata: { plan: "pro", planOverride: "pro" } },
       authorization: "Bearer sk_test_matrix",
     },
   ]);

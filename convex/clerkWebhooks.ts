@@ -37,13 +37,17 @@ export const applyUserEvent = internalMutation({
         : await applyClerkUser(ctx, clerkId, userJson.parse(user));
 
     await ctx.db.insert("webhookEvents", { svixId, type, clerkId, outcome, receivedAt: Date.now() });
-    if (outcome === "applied" || outcome === "deleted") {
+    const changes = before ? changesOf(before, await userByClerkId(ctx, clerkId)) : {};
+    // An update that changed nothing people see (Gatehouse's own write of the plan into Clerk's
+    // metadata, echoed back) is not worth a line in the log; webhookEvents still records it.
+    const visible = type !== "user.updated" || Object.keys(changes).length > 0;
+    if ((outcome === "applied" || outcome === "deleted") && visible) {
       // A role/plan change is paired here with the admin change it echoes, if recorded (lib/audit.ts).
       await recordAudit(ctx, {
         action: `clerk.${type}`,
         actor: "clerk",
         target: clerkId,
-        details: { svixId, ...(before ? changesOf(before, await userByClerkId(ctx, clerkId)) : {}) },
+        details: { svixId, ...changes },
       });
     }
     return outcome;

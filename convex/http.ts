@@ -1,10 +1,12 @@
 import { httpRouter } from "convex/server";
 import { Webhook } from "svix";
 import { internal } from "./_generated/api";
+import type { z } from "zod";
 import { env, httpAction } from "./_generated/server";
+import { BILLING_EVENT_TYPES, billingEvent } from "./lib/billingEvents";
 import { anyEvent, clerkUserEvent, HANDLED_EVENT_TYPES } from "./lib/clerkEvents";
 
-/** Clerk's user events are a few kB; anything near this is not one. */
+/** Clerk's user and billing events are a few kB; anything near this is not one. */
 const MAX_WEBHOOK_BYTES = 256 * 1024;
 
 const json = (status: number, body: Record<string, unknown>) =>
@@ -55,30 +57,46 @@ const clerkUsersWebhook = httpAction(async (ctx, request) => {
   const svixId = svixHeaders["svix-id"];
   const envelope = anyEvent.safeParse(payload);
   if (!envelope.success) return json(400, { error: "malformed event" });
-  if (!(HANDLED_EVENT_TYPES as readonly string[]).includes(envelope.data.type)) {
-    console.log(`Ignoring Clerk event ${envelope.data.type} (${svixId})`);
+  const type = envelope.data.type;
+  if (BILLING_EVENT_TYPES.includes(type)) {
+    const event = billingEvent.safeParse(payload);
+    if (!event.success) return malformed(event.error);
+    return await applied(type, event.data.data.id, svixId, () =>
+      ctx.runMutation(internal.billing.applyBillingEvent, { svixId, event: event.data }),
+    );
+  }
+  if (!(HANDLED_EVENT_TYPES as readonly string[]).includes(type)) {
+    console.log(`Ignoring Clerk event ${type} (${svixId})`);
     return json(200, { outcome: "ignored" });
   }
   const event = clerkUserEvent.safeParse(payload);
-  if (!event.success) {
-    const issues = event.error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-    return json(400, { error: "malformed event", issues });
-  }
-
-  try {
-    const outcome = await ctx.runMutation(internal.clerkWebhooks.applyUserEvent, {
+  if (!event.success) return malformed(event.error);
+  return await applied(type, event.data.data.id, svixId, () =>
+    ctx.runMutation(internal.clerkWebhooks.applyUserEvent, {
       svixId,
       type: event.data.type,
       clerkId: event.data.data.id,
       user: event.data.type === "user.deleted" ? undefined : event.data.data,
-    });
-    console.log(`Clerk ${event.data.type} ${event.data.data.id} (${svixId}): ${outcome}`);
+    }),
+  );
+});
+
+function malformed(error: z.ZodError): Response {
+  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
+  return json(400, { error: "malformed event", issues });
+}
+
+/** 200 with the outcome once the mutation committed; 500 (svix retries) if it failed. */
+async function applied(type: string, id: string, svixId: string, apply: () => Promise<string>) {
+  try {
+    const outcome = await apply();
+    console.log(`Clerk ${type} ${id} (${svixId}): ${outcome}`);
     return json(200, { outcome });
   } catch (error) {
-    console.error(`Clerk ${event.data.type} (${svixId}) failed; svix will retry`, error);
+    console.error(`Clerk ${type} (${svixId}) failed; svix will retry`, error);
     return json(500, { error: "internal error" });
   }
-});
+}
 
 const http = httpRouter();
 http.route({ path: "/clerk-users-webhook", method: "POST", handler: clerkUsersWebhook });

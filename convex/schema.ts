@@ -17,6 +17,13 @@ export default defineSchema({
     synced: v.boolean(),
     /** Tombstone: set by user.deleted; a tombstoned row is never revived. */
     deletedAt: v.optional(v.number()),
+    /** An administrator's plan (`public_metadata.planOverride`): wins over the subscription (ADR 009). */
+    planOverride: v.optional(plan),
+    /**
+     * `public_metadata.plan` as Clerk last reported it: Gatehouse's mirror of `plan` there, for the
+     * session token's `metadata.plan`. When it differs from `plan`, the mirror is written again.
+     */
+    metadataPlan: v.optional(plan),
   })
     .index("by_clerkId", ["clerkId"])
     // Kept beside by_role_plan: admins by role alone are listed newest first (by _creationTime).
@@ -52,6 +59,23 @@ export default defineSchema({
     day: v.string(),
     count: v.number(),
   }).index("by_author_day", ["authorId", "day"]),
+
+  /**
+   * Clerk Billing's subscription items, one row per item with its latest state (lib/billing.ts):
+   * the subscription side of a user's plan. Written only from verified billing webhooks.
+   */
+  subscriptionItems: defineTable({
+    itemId: v.string(),
+    clerkId: v.string(),
+    planSlug: v.string(),
+    status: v.string(),
+    periodEnd: v.union(v.number(), v.null()),
+    canceledAt: v.union(v.number(), v.null()),
+    pastDueAt: v.union(v.number(), v.null()),
+    asOf: v.number(),
+  })
+    .index("by_itemId", ["itemId"])
+    .index("by_clerkId", ["clerkId"]),
 
   /** svix-ids already applied: a redelivery of one of these is acknowledged and ignored. */
   webhookEvents: defineTable({

@@ -14,11 +14,15 @@ import type {
   FunctionReference,
 } from "convex/server";
 import type * as admin from "../admin.js";
+import type * as billing from "../billing.js";
 import type * as clerkWebhooks from "../clerkWebhooks.js";
 import type * as crons from "../crons.js";
 import type * as http from "../http.js";
 import type * as insights from "../insights.js";
 import type * as lib_audit from "../lib/audit.js";
+import type * as lib_billing from "../lib/billing.js";
+import type * as lib_billingEvents from "../lib/billingEvents.js";
+import type * as lib_billingSync from "../lib/billingSync.js";
 import type * as lib_clerk from "../lib/clerk.js";
 import type * as lib_clerkEvents from "../lib/clerkEvents.js";
 import type * as lib_errors from "../lib/errors.js";
@@ -49,11 +53,15 @@ import type * as users from "../users.js";
  */
 declare const fullApi: ApiFromModules<{
   admin: typeof admin;
+  billing: typeof billing;
   clerkWebhooks: typeof clerkWebhooks;
   crons: typeof crons;
   http: typeof http;
   insights: typeof insights;
   "lib/audit": typeof lib_audit;
+  "lib/billing": typeof lib_billing;
+  "lib/billingEvents": typeof lib_billingEvents;
+  "lib/billingSync": typeof lib_billingSync;
   "lib/clerk": typeof lib_clerk;
   "lib/clerkEvents": typeof lib_clerkEvents;
   "lib/errors": typeof lib_errors;

@@ -40,6 +40,8 @@ export function kindOf(entry: AuditDoc): AuditKind[] {
   const field = ADMIN_FIELD[entry.action];
   if (field) return [field];
   if (entry.action === "users.reconcile" || entry.action.startsWith("reconcile.")) return ["sync"];
+  // Clerk Billing's subscription events and a canceled period running out (convex/billing.ts).
+  if (entry.action.startsWith("clerk.subscription") || entry.action.startsWith("billing.")) return ["plan"];
   if (entry.action === WEBHOOK_ACTION) {
     const fields: AuditKind[] = echoFields(entry);
     return fields.length > 0 && entry.details?.["profile"] !== true ? fields : [...fields, "account"];

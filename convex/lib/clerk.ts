@@ -27,10 +27,13 @@ function upstreamFailure(error: unknown): never {
 }
 
 /**
- * Merges `patch` into the user's public metadata. Clerk then sends user.updated, and the
+ * Merges `patch` into the user's public metadata (`null` removes a key). Clerk then sends user.updated, and the
  * webhook, not this call, changes the users row: Clerk stays the single writer of privileges.
  */
-export async function updatePublicMetadata(clerkId: string, patch: Record<string, string>): Promise<void> {
+export async function updatePublicMetadata(
+  clerkId: string,
+  patch: Record<string, string | null>,
+): Promise<void> {
   try {
     await clerk().users.updateUserMetadata(clerkId, { publicMetadata: patch });
   } catch (error) {

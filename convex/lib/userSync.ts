@@ -4,6 +4,8 @@
  * respect tombstones that nothing revives.
  */
 import type { MutationCtx } from "../_generated/server";
+import { parseOverride } from "./billing";
+import { decidedPlan, deleteItemsOf, followUpPlan } from "./billingSync";
 import { profileFrom, type ClerkUserJson } from "./clerkEvents";
 import { settleDemotions } from "./lastAdmin";
 import { parsePlan, parseRole } from "./permissions";
@@ -21,16 +23,24 @@ export async function applyClerkUser(
   if (row?.deletedAt !== undefined) return "tombstoned";
   // Strictly newer only: a redelivered or reordered older event must not roll the row back.
   if (row?.synced && user.updated_at <= row.clerkUpdatedAt) return "stale";
+  const metadataPlan = parsePlan(user.public_metadata?.["plan"]);
+  const planOverride = parseOverride(user.public_metadata?.["planOverride"]);
+  // The plan is decided with the subscription Gatehouse knows (ADR 009), not copied from metadata.
+  const { plan } = await decidedPlan(ctx, clerkId, { override: planOverride, metadata: metadataPlan });
   const fields = {
     ...profileFrom(user),
     role: parseRole(user.public_metadata?.["role"]),
-    plan: parsePlan(user.public_metadata?.["plan"]),
+    plan,
+    planOverride,
+    metadataPlan,
     clerkUpdatedAt: user.updated_at,
     synced: true,
   };
+  const id = row ? row._id : await ctx.db.insert("users", { clerkId, ...fields });
   if (row) await ctx.db.patch("users", row._id, fields);
-  else await ctx.db.insert("users", { clerkId, ...fields });
   await settleDemotions(ctx, clerkId, fields.role, user.updated_at);
+  const written = await ctx.db.get("users", id);
+  if (written) await followUpPlan(ctx, written);
   return "applied";
 }
 
@@ -48,6 +58,8 @@ export async function tombstoneUser(ctx: MutationCtx, clerkId: string): Promise<
       imageUrl: "",
       role: "user",
       plan: "free_user",
+      planOverride: undefined,
+      metadataPlan: undefined,
     });
   } else {
     await ctx.db.insert("users", {
@@ -63,6 +75,7 @@ export async function tombstoneUser(ctx: MutationCtx, clerkId: string): Promise<
     });
   }
   await deletePostsByAuthor(ctx, clerkId);
+  await deleteItemsOf(ctx, clerkId);
   await settleDemotions(ctx, clerkId, null, deletedAt);
   const bucket = await ctx.db
     .query("rateLimits")

@@ -2,6 +2,7 @@ import type { UserIdentity } from "convex/server";
 import type { Doc, Id } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
 import { fail } from "./errors";
+import { decidePlan, parseOverride, planFromPlaClaim } from "./billing";
 import { parsePlan, parseRole, planIncludes, type Plan, type Privileges, type Role } from "./permissions";
 
 /** The caller as every function sees it: resolved once, from verified sources only. */
@@ -27,15 +28,23 @@ type TokenClaims = Privileges & { asOfMs: number | undefined };
  * user's `updated_at` (`"user_updated_at": "{{user.updated_at}}"`), on the same clock as the
  * webhook's `data.updated_at` stored in `users.clerkUpdatedAt`. `iat` is used when an identity
  * has it and the claim is missing.
+ *
+ * The plan follows the same rule as the users row (lib/billing.ts `decidePlan`): an
+ * administrator's `metadata.planOverride`, else Clerk Billing's `pla` claim, else `metadata.plan`.
  */
 export function tokenClaims(identity: UserIdentity): TokenClaims {
   const metadata = identity["metadata"];
   const nested = metadata && typeof metadata === "object" ? (metadata as Record<string, unknown>) : {};
   const userUpdatedAt = identity["user_updated_at"];
   const iat = identity["iat"];
+  const { plan } = decidePlan({
+    override: parseOverride(nested["planOverride"] ?? identity["metadata.planOverride"]),
+    billing: planFromPlaClaim(identity["pla"]),
+    metadata: parsePlan(nested["plan"] ?? identity["metadata.plan"]),
+  });
   return {
     role: parseRole(nested["role"] ?? identity["metadata.role"]),
-    plan: parsePlan(nested["plan"] ?? identity["metadata.plan"]),
+    plan,
     asOfMs:
       typeof userUpdatedAt === "number" ? userUpdatedAt : typeof iat === "number" ? iat * 1000 : undefined,
   };

@@ -30,14 +30,21 @@ function setOwn(target: Metadata, key: string, value: unknown): void {
 }
 
 /**
- * The `metadata` session-token claim: role and plan from **public** metadata only (unsafe
- * metadata is user-writable in Clerk, so it never grants anything), with the app's defaults.
- * Values are passed through as strings; the backend validates them.
+ * The `metadata` session-token claim: role, plan and an administrator's plan override from
+ * **public** metadata only (unsafe metadata is user-writable in Clerk, so it never grants
+ * anything), with the app's defaults. Production's template passes all of public metadata
+ * (`{{user.public_metadata}}`); these are the keys Gatehouse reads (ADR 009). Values are passed
+ * through as strings; the backend validates them.
  */
-export function tokenMetadata(publicMetadata: Metadata): { role: string; plan: string } {
-  const { role, plan } = publicMetadata;
+export function tokenMetadata(publicMetadata: Metadata): {
+  role: string;
+  plan: string;
+  planOverride?: string;
+} {
+  const { role, plan, planOverride } = publicMetadata;
   return {
     role: typeof role === "string" ? role : "user",
     plan: typeof plan === "string" ? plan : "free_user",
+    ...(typeof planOverride === "string" ? { planOverride } : {}),
   };
 }

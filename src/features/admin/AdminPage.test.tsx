@@ -237,6 +237,31 @@ describe("audit lines", () => {
     );
   });
 
+  test("Clerk Billing's events, a lapsed period and a lifted override", () => {
+    expect(
+      describeEntry(
+        entry(
+          "clerk.subscriptionItem.active",
+          { item: "pro", status: "active", plan: "pro", planFrom: "free_user" },
+          "clerk",
+        ),
+        nameOf,
+      ),
+    ).toBe("Clerk Billing: Frankie Free’s Pro subscription is active; plan: Free → Pro");
+    expect(
+      describeEntry(
+        entry("clerk.subscriptionItem.canceled", { item: "pro", status: "canceled" }, "clerk"),
+        nameOf,
+      ),
+    ).toBe("Clerk Billing: Frankie Free’s Pro subscription was canceled (kept until its period ends)");
+    expect(
+      describeEntry(entry("billing.periodEnded", { plan: "free_user", planFrom: "pro" }, "clerk"), nameOf),
+    ).toBe("Frankie Free’s canceled subscription ran out: Pro → Free");
+    expect(
+      describeEntry(entry("admin.setPlan", { plan: "pro", from: "free_user", override: "lifted" }), nameOf),
+    ).toBe("Ada Admin lifted the override on Frankie Free’s plan, so the subscription decides: Free → Pro");
+  });
+
   test("Clerk's updates, syncs and accounts", () => {
     expect(
       describeEntry(

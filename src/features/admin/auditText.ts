@@ -25,6 +25,8 @@ export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => st
   const d = entry.details ?? {};
   switch (entry.action) {
     case "admin.setPlan":
+      if (d["override"] === "lifted")
+        return `${actor} lifted the override on ${possessive(target)} plan, so the subscription decides: ${planLabel(d["from"])} → ${planLabel(d["plan"])}`;
       return d["from"] !== undefined
         ? `${actor} changed ${possessive(target)} plan: ${planLabel(d["from"])} → ${planLabel(d["plan"])}`
         : `${actor} set ${possessive(target)} plan to ${planLabel(d["plan"])}`;
@@ -45,6 +47,8 @@ export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => st
       if (d["profile"] === true || parts.length === 0) parts.push("profile updated");
       return `Clerk updated ${possessive(target)} account: ${parts.join("; ")}`;
     }
+    case "billing.periodEnded":
+      return `${possessive(target)} canceled subscription ran out: ${planLabel(d["planFrom"])} → ${planLabel(d["plan"])}`;
     case "users.reconcile": {
       const n = (k: string) => Number(d[k] ?? 0);
       return `${actor} synced with Clerk: compared ${n("clerkUsers")} users, ${n("created")} added, ${n("updated")} updated, ${n("deleted")} removed`;
@@ -56,6 +60,27 @@ export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => st
     case "reconcile.deleted":
       return `Sync with Clerk removed ${target}`;
     default:
+      if (entry.action.startsWith("clerk.subscription")) return describeBilling(target, d);
       return `${actor}: ${entry.action}${entry.target ? ` (${target})` : ""}`;
   }
+}
+
+const ITEM_STATUS: Record<string, string> = {
+  active: "is active",
+  canceled: "was canceled (kept until its period ends)",
+  ended: "ended",
+  past_due: "is past due",
+  upcoming: "is scheduled",
+  abandoned: "was dropped",
+  incomplete: "awaits payment",
+  expired: "expired",
+};
+
+/** A Clerk Billing event: "Clerk Billing: Frankie’s Pro subscription is active; plan: Free → Pro". */
+function describeBilling(target: string, d: NonNullable<AuditEntry["details"]>): string {
+  const item = typeof d["item"] === "string" ? `${planLabel(d["item"])} subscription` : "subscription";
+  const status = typeof d["status"] === "string" ? (ITEM_STATUS[d["status"]] ?? d["status"]) : "changed";
+  const plan =
+    typeof d["planFrom"] === "string" ? `; plan: ${planLabel(d["planFrom"])} → ${planLabel(d["plan"])}` : "";
+  return `Clerk Billing: ${possessive(target)} ${item} ${status}${plan}`;
 }

@@ -1,0 +1,404 @@
+/**
+ * Clerk Billing → the user's plan (ADR 009): every event type and status, duplicates, reordering,
+ * deleted users, forged signatures, the administrator's override, the mirror into Clerk's
+ * metadata, and what a downgrade does to quota, insights and scheduled posts.
+ */
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api, internal } from "./_generated/api";
+import { errorCodeOf } from "./lib/errors";
+import { FREE_POST_QUOTA } from "./lib/permissions";
+import { tokenClaims } from "./lib/viewer";
+import { DAY, itemEvent, subscriptionEvent } from "./test.billing";
+import { deletedEvent, deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
+import { fakeClerkApi, identityFor, newTest, type TestConvex } from "./test.world";
+
+const T0 = Date.UTC(2026, 10, 1, 12, 0);
+const ADA = "user_ada";
+let clerk: ReturnType<typeof fakeClerkApi>;
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["Date", "setTimeout", "clearTimeout"] });
+  vi.setSystemTime(T0);
+  clerk = fakeClerkApi();
+  vi.stubGlobal("fetch", clerk.fetch);
+  vi.stubEnv("CLERK_SECRET_KEY", "sk_test_billing");
+  vi.stubEnv("CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET);
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+/** A synced free user, as Clerk's user.created leaves them. */
+async function withAda(metadata: Record<string, unknown> = {}) {
+  const t = newTest();
+  expect(
+    (await deliver(t, userEvent("user.created", ADA, { updatedAt: T0 - 1000, publicMetadata: metadata })))
+      .status,
+  ).toBe(200);
+  return t;
+}
+
+const planOf = async (t: TestConvex) => (await usersRow(t, ADA))?.plan;
+const ada = (t: TestConvex) =>
+  t.withIdentity(identityFor(ADA, { plan: "free_user", userUpdatedAt: T0 - 1000 }));
+
+/** Runs the scheduled follow-ups due now (the metadata mirror), not ones set for later. */
+async function runDueJobs(t: TestConvex) {
+  vi.advanceTimersByTime(1);
+  await t.finishInProgressScheduledFunctions();
+}
+
+const metadataWrites = () =>
+  clerk.calls
+    .filter((c) => c.method === "PATCH")
+    .map((c) => (c.body as { public_metadata: unknown }).public_metadata);
+
+describe("each status of a Pro item", () => {
+  test("active grants Pro at once, and Gatehouse writes the plan into Clerk's metadata", async () => {
+    const t = await withAda();
+    const res = await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    expect(res).toEqual({ status: 200, body: { outcome: "applied" } });
+    expect(await planOf(t)).toBe("pro");
+    expect(await ada(t).query(api.billing.mine, {})).toEqual({
+      plan: "pro",
+      source: "subscription",
+      paid: { status: "active", periodEnd: T0 + 30 * DAY },
+    });
+    await runDueJobs(t);
+    expect(metadataWrites()).toEqual([{ plan: "pro" }]);
+    // Clerk's echo reports the new metadata: nothing more to write.
+    await deliver(t, userEvent("user.updated", ADA, { updatedAt: T0 + 10, publicMetadata: { plan: "pro" } }));
+    await runDueJobs(t);
+    expect(metadataWrites()).toHaveLength(1);
+    expect(await usersRow(t, ADA)).toMatchObject({ plan: "pro", metadataPlan: "pro" });
+  });
+
+  test("canceled keeps Pro until the period ends, shows the end, then lapses even if `ended` never comes", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    const end = T0 + 10 * DAY;
+    await deliver(
+      t,
+      itemEvent({ userId: ADA, status: "canceled", at: T0 + DAY, canceledAt: T0 + DAY, periodEnd: end }),
+    );
+    expect(await planOf(t)).toBe("pro");
+    expect((await ada(t).query(api.billing.mine, {})).paid).toEqual({ status: "canceled", periodEnd: end });
+    vi.advanceTimersByTime(end - T0 - 2000);
+    await t.finishInProgressScheduledFunctions();
+    expect(await planOf(t)).toBe("pro");
+    vi.advanceTimersByTime(5000);
+    await t.finishInProgressScheduledFunctions();
+    expect(await planOf(t)).toBe("free_user");
+    const log = await t.run((ctx) => ctx.db.query("auditLog").collect());
+    expect(log.map((e) => e.action)).toContain("billing.periodEnded");
+  });
+
+  test("ended returns the user to Free", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    expect(await planOf(t)).toBe("free_user");
+    expect(await ada(t).query(api.billing.mine, {})).toEqual({
+      plan: "free_user",
+      source: "subscription",
+      paid: null,
+    });
+  });
+
+  test("past due keeps Pro, marked as past due, until Clerk ends it", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "past_due", at: T0 + DAY, pastDueAt: T0 + DAY }));
+    expect(await planOf(t)).toBe("pro");
+    expect((await ada(t).query(api.billing.mine, {})).paid?.status).toBe("past_due");
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + 2 * DAY }));
+    expect(await planOf(t)).toBe("free_user");
+  });
+
+  test.each(["incomplete", "abandoned", "upcoming", "expired"] as const)(
+    "%s never grants anything",
+    async (status) => {
+      const t = await withAda();
+      expect((await deliver(t, itemEvent({ userId: ADA, status, at: T0 }))).status).toBe(200);
+      expect(await planOf(t)).toBe("free_user");
+    },
+  );
+
+  test("a status Clerk may add later is stored, grants nothing, and is not a 400 that svix retries", async () => {
+    const t = await withAda();
+    const event = itemEvent({ userId: ADA, status: "active", at: T0 }, "subscriptionItem.updated");
+    const res = await deliver(t, { ...event, data: { ...event.data, status: "paused_for_review" } });
+    expect(res.status).toBe(200);
+    expect(await planOf(t)).toBe("free_user");
+  });
+
+  test("an active item of a plan Gatehouse does not sell grants nothing", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, plan: "enterprise", status: "active", at: T0 }));
+    expect(await planOf(t)).toBe("free_user");
+  });
+
+  test("the free plan's item active, and Pro's ended: Free", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "active", at: T0 }));
+    expect(await planOf(t)).toBe("free_user");
+    expect((await ada(t).query(api.billing.mine, {})).source).toBe("subscription");
+  });
+});
+
+describe("order and repetition", () => {
+  test("a redelivered event (same svix-id) changes nothing the second time", async () => {
+    const t = await withAda();
+    const event = itemEvent({ userId: ADA, status: "active", at: T0 });
+    expect((await deliver(t, event, { svixId: "msg_same" })).body).toEqual({ outcome: "applied" });
+    expect((await deliver(t, event, { svixId: "msg_same" })).body).toEqual({ outcome: "duplicate" });
+    const entries = await t.run((ctx) => ctx.db.query("auditLog").collect());
+    expect(entries.filter((e) => e.action === "clerk.subscriptionItem.active")).toHaveLength(1);
+  });
+
+  test("an `ended` delivered before its `active`: the user ends up Free, and the item stays ended", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    const late = await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    expect(late.body).toEqual({ outcome: "stale" });
+    expect(await planOf(t)).toBe("free_user");
+  });
+
+  test("an ended item is never revived, even by a later-stamped `active`", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 2 * DAY }));
+    expect(await planOf(t)).toBe("free_user");
+    // A new subscription is a new item: that one grants.
+    await deliver(
+      t,
+      itemEvent({ userId: ADA, itemId: "csubi_pro_again", status: "active", at: T0 + 3 * DAY }),
+    );
+    expect(await planOf(t)).toBe("pro");
+  });
+
+  test("a subscription event's items apply like item events (and an older one is ignored item by item)", async () => {
+    const t = await withAda();
+    await deliver(
+      t,
+      subscriptionEvent("subscription.updated", ADA, T0 + DAY, [
+        { plan: "free_user", status: "ended" },
+        { plan: "pro", status: "active" },
+      ]),
+    );
+    expect(await planOf(t)).toBe("pro");
+    const older = await deliver(
+      t,
+      subscriptionEvent("subscription.created", ADA, T0, [{ plan: "free_user", status: "active" }]),
+    );
+    expect(older.body).toEqual({ outcome: "stale" });
+    expect(await planOf(t)).toBe("pro");
+  });
+
+  test("billing events that arrive before user.created are kept and decide the plan when the user lands", async () => {
+    const t = newTest();
+    expect((await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }))).body).toEqual({
+      outcome: "applied",
+    });
+    expect(await usersRow(t, ADA)).toBeNull();
+    await deliver(t, userEvent("user.created", ADA, { updatedAt: T0 + 5 }));
+    expect(await planOf(t)).toBe("pro");
+  });
+});
+
+describe("who the event is about", () => {
+  test("a deleted user's billing event changes nothing and revives nothing", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    await deliver(t, deletedEvent(ADA));
+    const res = await deliver(
+      t,
+      itemEvent({ userId: ADA, status: "active", at: T0 + DAY, itemId: "csubi_after" }),
+    );
+    expect(res.body).toEqual({ outcome: "tombstoned" });
+    expect(await usersRow(t, ADA)).toMatchObject({ plan: "free_user", email: "" });
+    expect(await t.run((ctx) => ctx.db.query("subscriptionItems").collect())).toEqual([]);
+    // The mirror scheduled while she was Pro finds her deleted and writes nothing.
+    await runDueJobs(t);
+    expect(metadataWrites()).toEqual([]);
+  });
+
+  test("an organization's subscription is acknowledged and ignored", async () => {
+    const t = await withAda();
+    const event = itemEvent({ userId: ADA, status: "active", at: T0 });
+    const orgEvent = {
+      ...event,
+      data: { ...event.data, payer: { ...event.data.payer!, user_id: undefined, organization_id: "org_1" } },
+    };
+    expect((await deliver(t, orgEvent)).body).toEqual({ outcome: "ignored" });
+    expect(await planOf(t)).toBe("free_user");
+  });
+
+  test("an item id reported under another payer is not applied to either", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, itemId: "csubi_shared", status: "ended", at: T0 }));
+    await deliver(t, userEvent("user.created", "user_eve", { updatedAt: T0 }));
+    await deliver(
+      t,
+      itemEvent({ userId: "user_eve", itemId: "csubi_shared", status: "active", at: T0 + DAY }),
+    );
+    expect((await usersRow(t, "user_eve"))?.plan).toBe("free_user");
+  });
+});
+
+describe("what is refused", () => {
+  test("a forged signature: 400, nothing stored", async () => {
+    const t = await withAda();
+    const res = await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }), {
+      secret: "whsec_" + Buffer.from("not-the-secret-at-all-32-bytes!!").toString("base64"),
+    });
+    expect(res.status).toBe(400);
+    expect(await planOf(t)).toBe("free_user");
+    expect(await t.run((ctx) => ctx.db.query("subscriptionItems").collect())).toEqual([]);
+  });
+
+  test.each([
+    ["no timestamp", (e: Record<string, unknown>) => ({ ...e, timestamp: undefined })],
+    ["no item id", (e: Record<string, unknown>) => ({ ...e, data: { ...(e["data"] as object), id: "" } })],
+    [
+      "period_end a string",
+      (e: Record<string, unknown>) => ({ ...e, data: { ...(e["data"] as object), period_end: "soon" } }),
+    ],
+  ])(
+    "a signed but malformed billing event (%s): 400 with the issue, nothing stored",
+    async (_name, spoil) => {
+      const t = await withAda();
+      const res = await deliver(
+        t,
+        spoil(itemEvent({ userId: ADA, status: "active", at: T0 }) as unknown as Record<string, unknown>),
+      );
+      expect(res.status).toBe(400);
+      expect(res.body?.["error"]).toBe("malformed event");
+      expect(await planOf(t)).toBe("free_user");
+    },
+  );
+
+  test("payment attempts are acknowledged and ignored", async () => {
+    const t = await withAda();
+    const res = await deliver(t, {
+      type: "paymentAttempt.created",
+      object: "event",
+      data: { id: "cpa_1" },
+      timestamp: T0,
+    });
+    expect(res).toEqual({ status: 200, body: { outcome: "ignored" } });
+  });
+});
+
+describe("an administrator's override", () => {
+  test("wins over the subscription both ways until it is lifted; then the subscription decides", async () => {
+    const t = await withAda({ planOverride: "pro", plan: "pro" });
+    expect(await planOf(t)).toBe("pro");
+    // Her subscription ends: the administrator's grant stands.
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "active", at: T0 }));
+    expect(await planOf(t)).toBe("pro");
+    expect((await ada(t).query(api.billing.mine, {})).source).toBe("admin");
+    // A revocation to Free also wins over a paid subscription.
+    await deliver(
+      t,
+      userEvent("user.updated", ADA, {
+        updatedAt: T0 + 1,
+        publicMetadata: { planOverride: "free_user", plan: "free_user" },
+      }),
+    );
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 2 }));
+    expect(await planOf(t)).toBe("free_user");
+    // Lifted: the Pro subscription decides, and the mirror writes it.
+    await deliver(
+      t,
+      userEvent("user.updated", ADA, { updatedAt: T0 + 3, publicMetadata: { plan: "free_user" } }),
+    );
+    expect(await planOf(t)).toBe("pro");
+    await runDueJobs(t);
+    expect(metadataWrites().at(-1)).toEqual({ plan: "pro" });
+  });
+
+  test("admin.setPlan writes the override, and with null lifts it to the subscription's plan", async () => {
+    const t = await withAda();
+    await deliver(
+      t,
+      userEvent("user.created", "user_root", { updatedAt: T0, publicMetadata: { role: "admin" } }),
+    );
+    const root = t.withIdentity(identityFor("user_root", { role: "admin", userUpdatedAt: T0 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    await runDueJobs(t);
+    clerk.calls.length = 0;
+    await root.action(api.admin.setPlan, { clerkId: ADA, plan: "free_user" });
+    expect(metadataWrites()).toEqual([{ plan: "free_user", planOverride: "free_user" }]);
+    await root.action(api.admin.setPlan, { clerkId: ADA, plan: null });
+    expect(metadataWrites().at(-1)).toEqual({ plan: "pro", planOverride: null });
+    const entries = await t.run((ctx) => ctx.db.query("auditLog").collect());
+    expect(entries.filter((e) => e.action === "admin.setPlan").map((e) => e.details)).toEqual([
+      { plan: "free_user", from: "pro" },
+      { plan: "pro", from: "pro", override: "lifted" },
+    ]);
+  });
+});
+
+describe("the session token", () => {
+  const claims = (extra: Record<string, unknown>) => tokenClaims(identityFor(ADA, { extra }) as never).plan;
+
+  test("Clerk Billing's `pla` claim is a plan source; an override in the metadata claim wins over it", () => {
+    expect(claims({ pla: "u:pro" })).toBe("pro");
+    expect(claims({ pla: "u:free_user", metadata: { plan: "pro" } })).toBe("free_user");
+    expect(claims({ pla: "o:pro,u:free_user" })).toBe("free_user");
+    expect(claims({ pla: "o:pro", metadata: { plan: "free_user" } })).toBe("free_user");
+    expect(claims({ pla: "u:free_user", metadata: { plan: "pro", planOverride: "pro" } })).toBe("pro");
+    expect(claims({ metadata: { plan: "pro" } })).toBe("pro");
+    expect(claims({ pla: 42, metadata: { plan: "free_user" } })).toBe("free_user");
+  });
+});
+
+describe("a downgrade", () => {
+  async function proAdaWithPosts(count: number) {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    const me = ada(t);
+    for (let i = 0; i < count; i++)
+      await me.mutation(api.posts.create, { title: `p${i}`, body: "b", visibility: "private" });
+    return { t, me };
+  }
+
+  test("keeps every post, refuses creating past the free quota, and locks insights", async () => {
+    const { t, me } = await proAdaWithPosts(FREE_POST_QUOTA + 2);
+    expect((await me.query(api.insights.overview, {})).total).toBe(FREE_POST_QUOTA + 2);
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    expect(
+      (await me.query(api.posts.listMine, { paginationOpts: { numItems: 50, cursor: null } })).page,
+    ).toHaveLength(FREE_POST_QUOTA + 2);
+    const create = await me
+      .mutation(api.posts.create, { title: "one more", body: "b", visibility: "private" })
+      .catch((e: unknown) => e);
+    expect(errorCodeOf(create)).toBe("UPGRADE_REQUIRED");
+    expect(errorCodeOf(await me.query(api.insights.overview, {}).catch((e: unknown) => e))).toBe(
+      "UPGRADE_REQUIRED",
+    );
+  });
+
+  test("a post scheduled while Pro does not publish once the plan has lapsed", async () => {
+    const { t, me } = await proAdaWithPosts(1);
+    const id = await me.mutation(api.posts.create, { title: "later", body: "b", visibility: "private" });
+    await me.mutation(api.posts.schedulePublish, { id, publishAt: T0 + 2 * DAY });
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    vi.advanceTimersByTime(2 * DAY + 1000);
+    await t.finishInProgressScheduledFunctions();
+    const post = await t.run((ctx) => ctx.db.get("posts", id));
+    expect(post?.visibility).toBe("private");
+  });
+});
+
+test("the internal recheck is harmless when nothing lapsed", async () => {
+  const t = await withAda();
+  await t.mutation(internal.billing.recheckPlan, { clerkId: ADA });
+  await t.mutation(internal.billing.recheckPlan, { clerkId: "user_nobody" });
+  expect(await planOf(t)).toBe("free_user");
+});

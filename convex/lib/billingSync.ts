@@ -1,0 +1,105 @@
+/**
+ * The users row's plan, kept from its three sources (lib/billing.ts `decidePlan`): subscription
+ * items from verified billing webhooks, and the override and `metadata.plan` from verified user
+ * webhooks. Whenever the plan differs from what Clerk's public metadata says, Gatehouse writes it
+ * there (billing.mirrorPlan), so the session token's `metadata.plan` claim follows the payment.
+ */
+import { internal } from "../_generated/api";
+import type { Doc } from "../_generated/dataModel";
+import type { MutationCtx, QueryCtx } from "../_generated/server";
+import { billingPlanOf, decidePlan, nextLapse, supersedes, type ItemState } from "./billing";
+import type { Plan } from "./permissions";
+
+/** A user has one subscription of a few items; more than this is not a state Clerk produces. */
+const MAX_ITEMS_PER_USER = 100;
+
+export async function itemsOf(ctx: QueryCtx, clerkId: string): Promise<ItemState[]> {
+  const rows = await ctx.db
+    .query("subscriptionItems")
+    .withIndex("by_clerkId", (q) => q.eq("clerkId", clerkId))
+    .take(MAX_ITEMS_PER_USER);
+  return rows.map(({ itemId, planSlug, status, periodEnd, canceledAt, pastDueAt, asOf }) => ({
+    itemId,
+    planSlug,
+    status,
+    periodEnd,
+    canceledAt,
+    pastDueAt,
+    asOf,
+  }));
+}
+
+/** Stores each reported item state that supersedes the one kept; returns how many did. */
+export async function storeItems(ctx: MutationCtx, clerkId: string, items: ItemState[]): Promise<number> {
+  let stored = 0;
+  for (const item of items) {
+    const row = await ctx.db
+      .query("subscriptionItems")
+      .withIndex("by_itemId", (q) => q.eq("itemId", item.itemId))
+      .unique();
+    // An item id belongs to one payer; a report of it under another is not applied.
+    if (row !== null && row.clerkId !== clerkId) continue;
+    if (!supersedes(row, item)) continue;
+    if (row === null) await ctx.db.insert("subscriptionItems", { ...item, clerkId });
+    else await ctx.db.patch("subscriptionItems", row._id, item);
+    stored++;
+  }
+  return stored;
+}
+
+export async function deleteItemsOf(ctx: MutationCtx, clerkId: string): Promise<void> {
+  const rows = await ctx.db
+    .query("subscriptionItems")
+    .withIndex("by_clerkId", (q) => q.eq("clerkId", clerkId))
+    .take(MAX_ITEMS_PER_USER);
+  for (const row of rows) await ctx.db.delete("subscriptionItems", row._id);
+}
+
+/** The plan the row should hold now, and which source decided it. */
+export async function decidedPlan(
+  ctx: QueryCtx,
+  clerkId: string,
+  sources: { override: Plan | undefined; metadata: Plan },
+) {
+  const billing = billingPlanOf(await itemsOf(ctx, clerkId), Date.now());
+  return decidePlan({ ...sources, billing });
+}
+
+/**
+ * After the row's plan or its sources changed: write the plan into Clerk's metadata if Clerk's
+ * copy differs, and look again when a canceled period runs out (Clerk's `ended` should say so
+ * first; this is the backstop if that event is late or lost).
+ */
+export async function followUpPlan(ctx: MutationCtx, row: Doc<"users">): Promise<void> {
+  if (row.deletedAt !== undefined) return;
+  if (row.planOverride !== undefined || (await itemsOf(ctx, row.clerkId)).length > 0) {
+    if (row.plan !== row.metadataPlan)
+      await ctx.scheduler.runAfter(0, internal.billing.mirrorPlan, { clerkId: row.clerkId, attempt: 0 });
+  }
+  const lapse = nextLapse(await itemsOf(ctx, row.clerkId), Date.now());
+  if (lapse !== undefined)
+    await ctx.scheduler.runAt(lapse + 1000, internal.billing.recheckPlan, { clerkId: row.clerkId });
+}
+
+/**
+ * Recomputes a synced row's plan from its sources; returns the plan before and after (equal when
+ * nothing changed), or null without a live synced row (a provisional row copies its token and is
+ * overwritten by the first user webhook, which applies the subscription then).
+ */
+export async function settlePlan(
+  ctx: MutationCtx,
+  clerkId: string,
+): Promise<{ from: Plan; to: Plan } | null> {
+  const row = await ctx.db
+    .query("users")
+    .withIndex("by_clerkId", (q) => q.eq("clerkId", clerkId))
+    .unique();
+  if (row === null || !row.synced || row.deletedAt !== undefined) return null;
+  const { plan } = await decidedPlan(ctx, clerkId, {
+    override: row.planOverride,
+    metadata: row.metadataPlan ?? row.plan,
+  });
+  if (plan !== row.plan) await ctx.db.patch("users", row._id, { plan });
+  await followUpPlan(ctx, { ...row, plan });
+  return { from: row.plan, to: plan };
+}
