@@ -75,6 +75,7 @@ export const listUsers = adminQuery({
         imageUrl: u.imageUrl,
         role: u.role,
         plan: u.plan,
+        planOverride: u.planOverride,
         synced: u.synced,
         deletedAt: u.deletedAt,
       })),

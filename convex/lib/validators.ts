@@ -38,6 +38,7 @@ export const adminUserValidator = v.object({
   imageUrl: v.string(),
   role,
   plan,
+  planOverride: v.optional(plan),
   synced: v.boolean(),
   deletedAt: v.optional(v.number()),
 });

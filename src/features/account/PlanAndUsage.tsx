@@ -4,18 +4,23 @@ import { api } from "../../../convex/_generated/api";
 import { Skeleton } from "../../components/Skeleton";
 import { useViewer } from "../../auth/useViewer";
 import { PLAN_LABEL } from "../../lib/plans";
+import { SubscriptionStatus } from "./SubscriptionStatus";
+import "./account.css";
 
-/** The account's plan as the server enforces it, and how much of it is used. */
+/** The account's plan as the server enforces it, where it comes from, and how much of it is used. */
 export function PlanAndUsage() {
   const viewer = useViewer();
   const quota = useQuery(api.posts.quota, viewer ? {} : "skip");
-  if (!viewer || !quota) return <Skeleton label="Loading your plan" />;
+  const subscription = useQuery(api.billing.mine, viewer ? {} : "skip");
+  if (!viewer || !quota || !subscription) return <Skeleton label="Loading your plan" />;
   return (
     <section className="account-section" aria-labelledby="plan-title">
       <h2 id="plan-title">Plan and usage</h2>
       <p>
-        You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan.
+        You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan
+        {subscription.source === "admin" ? ", granted by an administrator." : "."}
       </p>
+      <SubscriptionStatus subscription={subscription} />
       {quota.limit === null ? (
         <p>{quota.used.toLocaleString()} posts, with no limit.</p>
       ) : (
@@ -26,8 +31,15 @@ export function PlanAndUsage() {
           <progress max={quota.limit} value={Math.min(quota.used, quota.limit)} aria-label="Posts used" />
         </>
       )}
-      <p>
-        <Link to="/pricing">{viewer.plan === "pro" ? "Compare plans" : "See what Pro adds"}</Link>
+      <p className="account-links">
+        {viewer.plan === "pro" ? (
+          <Link to="/pricing">Compare plans</Link>
+        ) : (
+          <Link className="button" to="/pricing">
+            Upgrade to {PLAN_LABEL.pro}
+          </Link>
+        )}
+        {subscription.paid !== null && <Link to="/account/billing">Manage your subscription</Link>}
       </p>
     </section>
   );

@@ -25,6 +25,16 @@ const users = [
     plan: "free_user",
     synced: true,
   },
+  {
+    clerkId: "user_grace",
+    email: "grace@x.test",
+    name: "Grace Granted",
+    imageUrl: "",
+    role: "user",
+    plan: "pro",
+    planOverride: "pro",
+    synced: true,
+  },
 ];
 
 vi.mock("../../../convex/_generated/api", () => ({
@@ -205,6 +215,28 @@ describe("AdminPage", () => {
     expect(setPlan).toHaveBeenCalledTimes(1);
     expect(await screen.findByText(/Could not change Frankie Free’s plan: /)).toBeTruthy();
     expect(plan.value).toBe("free_user");
+  });
+});
+
+describe("an administrator's plan (an override of the subscription)", () => {
+  test("is marked as granted, and only then can it be lifted so the subscription decides", async () => {
+    setPlan.mockResolvedValue(null);
+    renderPage();
+    const granted = screen.getByLabelText("Plan of grace@x.test") as HTMLSelectElement;
+    expect(
+      within(granted)
+        .getAllByRole("option")
+        .map((o) => o.textContent),
+    ).toEqual(["Free", "Pro", "By subscription"]);
+    expect(granted.closest("td")!.textContent).toContain("granted");
+    expect(screen.getByLabelText("Plan of frankie@x.test").closest("td")!.textContent).not.toContain(
+      "granted",
+    );
+    await act(async () => {
+      fireEvent.change(granted, { target: { value: "subscription" } });
+    });
+    expect(setPlan).toHaveBeenCalledWith({ clerkId: "user_grace", plan: null });
+    expect(await screen.findByText("Grace Granted’s plan now follows their subscription.")).toBeTruthy();
   });
 });
 

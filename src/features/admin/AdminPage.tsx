@@ -24,9 +24,13 @@ type AdminUser = {
   name: string;
   role: Role;
   plan: Plan;
+  /** An administrator's plan, which wins over the subscription until lifted (ADR 009). */
+  planOverride?: Plan;
   synced: boolean;
   deletedAt?: number;
 };
+/** The plan control's value for "no override: the subscription decides". */
+const BY_SUBSCRIPTION = "subscription";
 type Pending = { clerkId: string; field: "role" | "plan"; value: string };
 type RoleChange = { user: AdminUser; role: Role };
 type AuditKind = "role" | "plan" | "sync" | "account";
@@ -174,9 +178,15 @@ export default function AdminPage() {
     setPending({ clerkId: user.clerkId, field, value });
     try {
       if (field === "plan") {
-        await withTimeout(setPlan({ clerkId: user.clerkId, plan: value as Plan }), CHANGE_TIMEOUT_MS);
-        setApplied({ clerkId: user.clerkId, field, value });
-        toast.show(`${label(user)} is now on ${PLAN_LABEL[value as Plan]}.`);
+        const plan = value === BY_SUBSCRIPTION ? null : (value as Plan);
+        await withTimeout(setPlan({ clerkId: user.clerkId, plan }), CHANGE_TIMEOUT_MS);
+        // Lifting the override: the control shows the synced row's plan once Clerk's webhook lands.
+        if (plan !== null) setApplied({ clerkId: user.clerkId, field, value });
+        toast.show(
+          plan === null
+            ? `${label(user)}’s plan now follows their subscription.`
+            : `${label(user)} is now on ${PLAN_LABEL[plan]}.`,
+        );
       } else {
         await withTimeout(setRole({ clerkId: user.clerkId, role: value as Role }), CHANGE_TIMEOUT_MS);
         setApplied({ clerkId: user.clerkId, field, value });
@@ -304,7 +314,12 @@ export default function AdminPage() {
                         >
                           <option value="free_user">{PLAN_LABEL.free_user}</option>
                           <option value="pro">{PLAN_LABEL.pro}</option>
+                          {/* Offered only while an administrator's plan overrides the subscription. */}
+                          {u.planOverride !== undefined && (
+                            <option value={BY_SUBSCRIPTION}>By subscription</option>
+                          )}
                         </select>
+                        {u.planOverride !== undefined && <span className="muted small"> granted</span>}
                       </td>
                       <td data-label="Status">
                         {busy

@@ -1,20 +1,12 @@
+import { DevNote } from "../../components/DevNote";
+import { isLocalStack } from "../../lib/localStack";
 import { SEEDED_ACCOUNTS, SEEDED_PASSWORD } from "./seededAccounts";
 
-/**
- * Offline only (`npm start` sets VITE_CLERK_JS_URL; production does not): the seeded accounts,
- * set apart from the product's own copy so nobody mistakes them for it.
- */
-export function DevHints({
-  localMode = Boolean(import.meta.env.VITE_CLERK_JS_URL),
-}: {
-  localMode?: boolean;
-}) {
+/** Offline only: the seeded accounts, set apart from the product's own copy. */
+export function DevHints({ localMode = isLocalStack }: { localMode?: boolean }) {
   if (!localMode) return null;
   return (
-    <aside className="dev-hints" aria-labelledby="dev-hints-title">
-      <h2 id="dev-hints-title">
-        <span className="dev-tag">Local development</span> Seeded accounts
-      </h2>
+    <DevNote id="dev-hints-title" title="Seeded accounts">
       <p>
         This stack runs offline. Sign in as any of these with the password <code>{SEEDED_PASSWORD}</code>;
         sign-up codes appear in the <code>npm start</code> log.
@@ -26,6 +18,6 @@ export function DevHints({
           </li>
         ))}
       </ul>
-    </aside>
+    </DevNote>
   );
 }
