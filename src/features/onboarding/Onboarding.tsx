@@ -49,7 +49,8 @@ export function Onboarding() {
     <section className="card narrow" aria-labelledby="onboarding-title">
       <h1 id="onboarding-title">Welcome to Gatehouse</h1>
       <p>
-        You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan, signed in as {viewer.email}.
+        You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan, signed in as{" "}
+        <span className="email-address">{viewer.email}</span>.
       </p>
       <form className="stack" onSubmit={save}>
         <label>
