@@ -31,4 +31,25 @@ describe("Home (/)", () => {
     expect(await screen.findByText("My posts")).toBeTruthy();
     expect(screen.queryByRole("link", { name: "Sign up free" })).toBeNull();
   });
+
+  test("a member signed out while on the dashboard gets the landing from its top; a visitor's scroll is left alone", async () => {
+    const scrollTo = vi.spyOn(window, "scrollTo").mockImplementation(() => undefined);
+    auth.isSignedIn = false;
+    renderHome().unmount();
+    expect(scrollTo).not.toHaveBeenCalled();
+
+    auth.isSignedIn = true;
+    const { rerender } = renderHome();
+    await screen.findByText("My posts");
+    expect(scrollTo).not.toHaveBeenCalled();
+    auth.isSignedIn = false;
+    rerender(
+      <MemoryRouter>
+        <Home />
+      </MemoryRouter>,
+    );
+    expect(screen.getByRole("link", { name: "Sign up free" })).toBeTruthy();
+    expect(scrollTo).toHaveBeenCalledWith(0, 0);
+    scrollTo.mockRestore();
+  });
 });

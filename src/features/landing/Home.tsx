@@ -1,6 +1,6 @@
 import { useAuth } from "@clerk/clerk-react";
 import { useConvexAuth } from "convex/react";
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useEffect, useRef } from "react";
 import { SessionPending } from "../../app/guards";
 import { Skeleton } from "../../components/Skeleton";
 import { Landing } from "./Landing";
@@ -12,6 +12,14 @@ const Dashboard = lazy(() => import("../posts/Dashboard").then((m) => ({ default
 export function Home() {
   const { isLoaded, isSignedIn } = useAuth();
   const { isLoading, isAuthenticated } = useConvexAuth();
+  // Signed out while on the dashboard (here or elsewhere): the landing replaces it on the same URL,
+  // so nothing resets the scroll. Show it from the top, with the header, not where the (on a phone,
+  // long) dashboard had been scrolled to.
+  const wasSignedIn = useRef(isSignedIn);
+  useEffect(() => {
+    if (wasSignedIn.current && isLoaded && !isSignedIn) window.scrollTo(0, 0);
+    wasSignedIn.current = isSignedIn;
+  }, [isLoaded, isSignedIn]);
   if (!isLoaded || (isSignedIn && isLoading)) return <p className="muted center">Loading…</p>;
   if (!isSignedIn) return <Landing />;
   if (!isAuthenticated) return <SessionPending />;
