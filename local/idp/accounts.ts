@@ -34,6 +34,14 @@ export interface AccountsOptions {
   logger?: Logger;
   /** Uploaded profile images, deleted with their user. */
   images?: ImageFiles;
+  /** Clerk Billing: a user gets a payer when created and loses it when deleted, in the same commit. */
+  billing?: BillingLifecycle;
+}
+
+/** What a user's creation and deletion do to billing (`billing/billing.ts`), inside their commit. */
+export interface BillingLifecycle {
+  userCreated(state: IdpState, user: UserJson): void;
+  userDeleted(state: IdpState, userId: string): void;
 }
 
 export interface SignedIn {
@@ -124,6 +132,7 @@ export class Accounts {
       state.users.set(user.id, user);
       state.passwords.set(user.id, hash);
       this.queue(state, { type: "user.created", data: user });
+      this.options.billing?.userCreated(state, user);
       return user;
     });
   }
@@ -322,6 +331,7 @@ export class Accounts {
       }
       for (const email of user.email_addresses) state.emailCodes.delete(email.id);
       state.profileImages.delete(id);
+      this.options.billing?.userDeleted(state, id);
       this.queue(state, { type: "user.deleted", data: deleted });
       return deleted;
     });

@@ -1,12 +1,13 @@
 /**
  * A small client for the IdP's dev API (`/v1/dev/*`: sign-up, sign-in, tokens, sign-out as JSON
- * shortcuts), for tests, e2e set-up, benchmarks and tools. The dev API takes the IdP's Backend API
+ * shortcuts, and billing's clock), for tests, e2e set-up, benchmarks and tools. The dev API takes the IdP's Backend API
  * key, so every client is made with it. Uses only `fetch`.
  */
 
 import type { SignedIn } from "./accounts.ts";
+import type { BackendSubscriptionJson } from "./billing/backendJson.ts";
 
-export type { SignedIn };
+export type { BackendSubscriptionJson, SignedIn };
 
 export interface SignUpInput {
   email: string;
@@ -69,6 +70,16 @@ export function idpClient(baseUrl: string, options: IdpClientOptions) {
     signOut: async (sessionId: string) => {
       await post<Record<string, never>>(`/v1/dev/sessions/${encodeURIComponent(sessionId)}/end`);
     },
+    /**
+     * Clerk Billing: the user's paid period ends now. A canceled or past-due Pro ends (Free
+     * starts); an active Pro renews on the default card (or becomes past due if it declines).
+     * Returns the subscription as the Backend API shows it.
+     */
+    endBillingPeriod: (userId: string) =>
+      post<BackendSubscriptionJson>(`/v1/dev/billing/users/${encodeURIComponent(userId)}/end_period`),
+    /** Clerk Billing: the user's active Pro fails to renew and becomes past due. */
+    makeBillingPastDue: (userId: string) =>
+      post<BackendSubscriptionJson>(`/v1/dev/billing/users/${encodeURIComponent(userId)}/past_due`),
   };
 }
 

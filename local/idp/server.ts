@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { homedir } from "node:os";
 import { resolve } from "node:path";
 import { Accounts } from "./accounts.ts";
+import { Billing } from "./billing/billing.ts";
 import {
   DEFAULT_DATA_DIR,
   DEFAULT_DELIVERY_TIMEOUT_MS,
@@ -20,7 +21,9 @@ import { ImageFiles } from "./images.ts";
 import { loadOrCreateSigningKey } from "./keys.ts";
 import { avatarRoutes } from "./routes/avatars.ts";
 import { backendApiRoutes } from "./routes/backendApi.ts";
+import { billingBackendApiRoutes } from "./routes/billingBackendApi.ts";
 import { devApiRoutes } from "./routes/devApi.ts";
+import { devBillingRoutes } from "./routes/devBilling.ts";
 import type { Route } from "./routes/route.ts";
 import { wellKnownRoutes } from "./routes/wellKnown.ts";
 import { loadOrCreateDevSecrets } from "./secrets.ts";
@@ -139,6 +142,9 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   const actualPort = await listen(server, port);
   const url = `http://127.0.0.1:${actualPort}`;
   const images = new ImageFiles(dataDir);
+  const billing = new Billing({ store, now, webhooksEnabled: () => sender.enabled });
+  // Users of a data dir from before billing get their payer (and its webhooks) now.
+  billing.backfill();
   const accounts = new Accounts({
     store,
     key,
@@ -149,12 +155,15 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
     signInLimits,
     logger: options.logger ?? console,
     images,
+    billing,
   });
   routes = [
     ...wellKnownRoutes(url, key),
     ...devApiRoutes(accounts),
     ...avatarRoutes(accounts, images),
     ...backendApiRoutes(accounts, key),
+    ...billingBackendApiRoutes(accounts, billing, store),
+    ...devBillingRoutes(billing, store),
     ...fapiRoutes(
       new Fapi({
         accounts,
@@ -165,6 +174,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
         tokenLifetimeSeconds,
         logger: options.logger ?? console,
         images,
+        billing,
       }),
     ),
   ];

@@ -6,6 +6,8 @@ import type { PasswordHash } from "./passwords.ts";
 import { withCurrentFields, type UserJson } from "./users.ts";
 import type { ClientRecord } from "./fapi/clientRecord.ts";
 import type { CodeVerification } from "./fapi/codes.ts";
+import type { PayerRecord } from "./billing/model.ts";
+import type { BillingEventType } from "./billing/events.ts";
 
 export interface Session {
   id: string;
@@ -16,6 +18,7 @@ export interface Session {
 }
 
 export type UserEventType = "user.created" | "user.updated" | "user.deleted";
+export type WebhookEventType = UserEventType | BillingEventType;
 
 /** The code last mailed to verify an email address a user added (by the address's id). */
 export interface EmailCode {
@@ -35,10 +38,13 @@ export interface ProfileImage {
   createdAt: number;
 }
 
-/** A webhook message waiting for delivery. `payload` is the exact body, identical on every retry. */
+/**
+ * A webhook message waiting for delivery. `payload` is the exact body, identical on every retry.
+ * `userId` is its delivery lane: a user's `user.*` and billing events go out in one order.
+ */
 export interface OutboxMessage {
   id: string;
-  type: UserEventType;
+  type: WebhookEventType;
   userId: string;
   payload: string;
   attempts: number;
@@ -62,6 +68,8 @@ export interface IdpState {
   emailCodes: Map<string, EmailCode>;
   /** Uploaded profile images, by user id (a user has at most one). */
   profileImages: Map<string, ProfileImage>;
+  /** Clerk Billing: each user's payer (subscription, items, charges), by user id (`billing/`). */
+  billing: Map<string, PayerRecord>;
   outbox: OutboxMessage[];
 }
 
@@ -85,6 +93,10 @@ const stateFile = z.object({
     .default([]),
   profileImages: z
     .array(z.custom<ProfileImage>((i) => typeof i === "object" && i !== null && "userId" in i))
+    .default([]),
+  // Absent in files written before billing existed: those users get a payer at start (billing/billing.ts).
+  billing: z
+    .array(z.custom<PayerRecord>((p) => typeof p === "object" && p !== null && "payerId" in p))
     .default([]),
 });
 
@@ -111,6 +123,7 @@ export class Store {
         clients: new Map(),
         emailCodes: new Map(),
         profileImages: new Map(),
+        billing: new Map(),
         outbox: [],
       });
       store.save();
@@ -127,6 +140,7 @@ export class Store {
       clients: new Map(file.clients.filter((c) => c.expireAt > now).map((c) => [c.id, c])),
       emailCodes: new Map(file.emailCodes),
       profileImages: new Map(file.profileImages.map((i) => [i.userId, i])),
+      billing: new Map(file.billing.map((p) => [p.userId, p])),
       outbox: file.outbox,
     });
   }
@@ -148,7 +162,8 @@ export class Store {
   }
 
   private save(): void {
-    const { instanceId, users, passwords, sessions, clients, emailCodes, profileImages, outbox } = this.state;
+    const { instanceId, users, passwords, sessions, clients, emailCodes, profileImages, billing, outbox } =
+      this.state;
     writeJsonFileAtomic(this.path, {
       version: 1,
       instanceId,
@@ -158,6 +173,7 @@ export class Store {
       clients: [...clients.values()],
       emailCodes: [...emailCodes.entries()],
       profileImages: [...profileImages.values()],
+      billing: [...billing.values()],
       outbox,
     });
   }

@@ -29,6 +29,13 @@ interface Envelope {
 /** This file's IdPs all sign with one secret, random per run, so deliveries can be checked against it. */
 const WEBHOOK_SECRET = generateDevSecrets().webhookSecret;
 
+/** Billing events share each user's lane (billing/billing.ts): what a new user gets after `user.created`. */
+const NEW_PAYER = ["subscription.created", "subscriptionItem.active", "subscription.active"];
+
+/** The deliveries of `user.*` events (billing's are tested in billing/webhooks.test.ts). */
+const userDeliveries = (received: ReceivedWebhook[]) =>
+  received.filter((w) => (JSON.parse(w.body) as { type: string }).type.startsWith("user."));
+
 /** Verifies one delivery exactly as the backend's http action does, with the real svix verifier. */
 function verify(webhook: ReceivedWebhook, secret = WEBHOOK_SECRET): Envelope {
   const header = (name: string) => String(webhook.headers[name] ?? "");
@@ -74,7 +81,7 @@ describe("svix signing", () => {
 });
 
 describe("user.* webhooks", () => {
-  it("sends created, updated and deleted in order, in Clerk's envelope, verifiable with svix", async () => {
+  it("sends created, updated and deleted in order, in Clerk's envelope, verifiable with svix (billing's in the same lane)", async () => {
     const hook = await receiver();
     const idp = await idpWith({ webhookUrl: hook.url });
     const clerk = createClerkClient({ secretKey: idp.secretKey, apiUrl: idp.url });
@@ -88,9 +95,9 @@ describe("user.* webhooks", () => {
     await clerk.users.deleteUser(userId);
     await idp.whenDelivered(5_000);
 
-    const events = hook.received.map((w) => verify(w));
-    expect(events.map((e) => e.type)).toEqual([
+    expect(hook.received.map((w) => verify(w).type)).toEqual([
       "user.created",
+      ...NEW_PAYER,
       "user.updated",
       "user.updated",
       "user.deleted",
@@ -100,8 +107,9 @@ describe("user.* webhooks", () => {
       expect(webhook.headers["svix-id"]).toMatch(/^msg_[0-9A-Za-z]{27}$/);
       expect(Number(webhook.headers["svix-timestamp"])).toBeCloseTo(Date.now() / 1000, -1);
     }
-    expect(new Set(hook.received.map((w) => w.headers["svix-id"])).size).toBe(4);
+    expect(new Set(hook.received.map((w) => w.headers["svix-id"])).size).toBe(7);
 
+    const events = userDeliveries(hook.received).map((w) => verify(w));
     const [created, updated, updatedAgain, deleted] = events;
     expect(created).toMatchObject({
       object: "event",
@@ -115,7 +123,7 @@ describe("user.* webhooks", () => {
     expect(updated?.data.updated_at).toBeGreaterThan(created?.data.updated_at ?? Infinity);
     expect(updatedAgain?.data.updated_at).toBeGreaterThan(updated?.data.updated_at ?? Infinity);
     expect(deleted?.data).toEqual({ object: "user", id: userId, deleted: true });
-    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 4, failedAttempts: 0, dropped: 0 });
+    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 7, failedAttempts: 0, dropped: 0 });
   });
 
   it("does not verify under another secret", async () => {
@@ -134,7 +142,7 @@ describe("user.* webhooks", () => {
     const hook = await receiver();
     const idp = await idpWith({ webhookUrl: hook.url, seed: true });
     await idp.whenDelivered(5_000);
-    const events = hook.received.map((w) => verify(w));
+    const events = userDeliveries(hook.received).map((w) => verify(w));
     expect(events.map((e) => e.type)).toEqual(SEEDED_ACCOUNTS.map(() => "user.created"));
     expect(events.map((e) => e.data.public_metadata)).toEqual(
       SEEDED_ACCOUNTS.map(({ role, plan }) => ({ role, plan })),
@@ -153,17 +161,19 @@ describe("user.* webhooks", () => {
     });
     await idp.whenDelivered(5_000);
 
-    expect(hook.received.map((w) => w.status)).toEqual([500, 500, 200]);
-    const ids = new Set(hook.received.map((w) => w.headers["svix-id"]));
+    const attempts = userDeliveries(hook.received);
+    expect(attempts.map((w) => w.status)).toEqual([500, 500, 200]);
+    const ids = new Set(attempts.map((w) => w.headers["svix-id"]));
     expect(ids.size).toBe(1);
-    expect(new Set(hook.received.map((w) => w.body)).size).toBe(1); // the same bytes each time
-    for (const attempt of hook.received) expect(verify(attempt).type).toBe("user.created");
+    expect(new Set(attempts.map((w) => w.body)).size).toBe(1); // the same bytes each time
+    for (const attempt of attempts) expect(verify(attempt).type).toBe("user.created");
     const [id] = [...ids];
     expect(logger.lines).toEqual([
       expect.stringMatching(new RegExp(`${String(id)} user\\.created attempt 1/6 failed \\(HTTP 500\\)`)),
       expect.stringMatching(new RegExp(`${String(id)} user\\.created attempt 2/6 failed \\(HTTP 500\\)`)),
     ]);
-    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 1, failedAttempts: 2, dropped: 0 });
+    // The billing events waited behind it, then went through.
+    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 4, failedAttempts: 2, dropped: 0 });
   });
 
   it("keeps one user's events in order while an earlier one is being retried", async () => {
@@ -182,25 +192,32 @@ describe("user.* webhooks", () => {
     expect(hook.received.map((w) => [verify(w).type, w.status])).toEqual([
       ["user.created", 503],
       ["user.created", 200],
+      ...NEW_PAYER.map((type) => [type, 200]),
       ["user.updated", 200],
     ]);
   });
 
   it("gives up after maxAttempts and logs it, without holding up other users' messages", async () => {
     const hook = await receiver();
-    hook.respond = (_n, body) => (body.includes("dropped@example.test") ? 500 : 200);
+    hook.respond = (_n, body) =>
+      body.includes('"user.created"') && body.includes("dropped@example.test") ? 500 : 200;
     const logger = memoryLogger();
     const idp = await idpWith({ webhookUrl: hook.url, logger, maxAttempts: 3, retryDelaysMs: [300] });
     const client = idpClient(idp.url, { secretKey: idp.secretKey });
     await client.signUp({ email: "dropped@example.test", password: "long enough" });
     await client.signUp({ email: "fine@example.test", password: "long enough" });
-    await eventually(() => idp.deliveryStats().delivered === 1);
-    // The other user's message went through while the failing one is still being retried.
-    expect(idp.deliveryStats()).toMatchObject({ pending: 1, dropped: 0 });
+    await eventually(() => idp.deliveryStats().delivered === 4);
+    // The other user's messages went through while the failing one (and those behind it) wait.
+    expect(idp.deliveryStats()).toMatchObject({ pending: 4, dropped: 0 });
     await idp.whenDelivered(5_000);
 
-    expect(hook.received.map((w) => w.status).sort()).toEqual([200, 500, 500, 500]);
-    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 1, failedAttempts: 3, dropped: 1 });
+    expect(
+      userDeliveries(hook.received)
+        .map((w) => w.status)
+        .sort(),
+    ).toEqual([200, 500, 500, 500]);
+    // Given up on, the failing message no longer holds up its own lane either.
+    expect(idp.deliveryStats()).toMatchObject({ pending: 0, delivered: 7, failedAttempts: 3, dropped: 1 });
     expect(logger.lines.at(-1)).toMatch(/user\.created attempt 3\/3 failed \(HTTP 500\); giving up/);
   });
 
@@ -213,7 +230,7 @@ describe("user.* webhooks", () => {
       password: "long enough",
     });
     await expect(idp.whenDelivered(100)).rejects.toThrow(/undelivered/);
-    expect(idp.pendingDeliveries()).toBe(1);
+    expect(idp.pendingDeliveries()).toBe(1 + NEW_PAYER.length);
   });
 
   it("keeps undelivered messages across an IdP restart and delivers them afterwards", async () => {
@@ -248,7 +265,7 @@ describe("user.* webhooks", () => {
     const second = await idpWith({ dataDir, webhookUrl: hook.url });
     expect(second.pendingDeliveries()).toBeGreaterThan(0);
     await second.whenDelivered(5_000);
-    expect(hook.received.map((w) => verify(w).type)).toEqual(["user.created", "user.updated"]);
+    expect(hook.received.map((w) => verify(w).type)).toEqual(["user.created", ...NEW_PAYER, "user.updated"]);
     expect(hook.received[0]?.headers["svix-id"]).toBe(firstId);
     expect(second.pendingDeliveries()).toBe(0);
   });
@@ -265,6 +282,6 @@ describe("user.* webhooks", () => {
     idp.setWebhookUrl(hook.url);
     expect(await idp.seed()).toHaveLength(3);
     await idp.whenDelivered(5_000);
-    expect(hook.received).toHaveLength(3);
+    expect(userDeliveries(hook.received)).toHaveLength(3);
   });
 });

@@ -140,7 +140,13 @@ describe("email codes: dev mailbox, sign-up verification, sign-in by code, passw
     const events = env.receiver.received.map(
       (r) => JSON.parse(r.body) as { type: string; data: { id: string } },
     );
-    expect(events.map((e) => e.type)).toEqual(["user.created"]);
+    // The new user's payer follows in the same lane (billing/webhooks.test.ts).
+    expect(events.map((e) => e.type)).toEqual([
+      "user.created",
+      "subscription.created",
+      "subscriptionItem.active",
+      "subscription.active",
+    ]);
     expect(events[0]?.data.id).toBe(complete.created_user_id);
     env.receiver.received.length = 0;
 

@@ -3,8 +3,8 @@
  * clerk-js renders its components from. A section that is present replaces clerk-js's defaults
  * entirely, so each is complete: email + password (or email code) sign-in, password reset by
  * email code, sign-up with optional names and the email verified by code, single-session mode, no
- * reverification, no organizations, billing off with every field clerk-js parses, no captcha,
- * no Protect loaders (they would inject scripts).
+ * reverification, no organizations, Clerk Billing for users (emulated: `billing/`) with every field
+ * clerk-js parses, no captcha, no Protect loaders (they would inject scripts).
  */
 
 /** Clerk's bounds for passwords (clerk-js clamps to 8–72). */
@@ -146,13 +146,15 @@ export function environmentJson(appOrigin: string) {
       organization_creation_defaults: { enabled: false },
     },
     // clerk-js fails to parse a billing section with any of these missing (Clerk.status "degraded").
+    // Billing for users with a paid plan; no Stripe key: offline, checkout pays with saved test
+    // cards only (billing/cards.ts), and the key would only make clerk-js load Stripe.js.
     commerce_settings: {
       object: "commerce_settings" as const,
       id: "commerce_settings_local_idp",
       billing: {
         stripe_publishable_key: null,
         organization: { enabled: false, has_paid_plans: false },
-        user: { enabled: false, has_paid_plans: false },
+        user: { enabled: true, has_paid_plans: true },
       },
     },
     api_keys_settings: {

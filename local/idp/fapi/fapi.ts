@@ -7,6 +7,7 @@ import type { UserJson } from "../users.ts";
 import type { Logger } from "../webhooks/delivery.ts";
 import { newId } from "../ids.ts";
 import type { ImageFiles } from "../images.ts";
+import type { Billing } from "../billing/billing.ts";
 import type { ClientRecord } from "./clientRecord.ts";
 import { Clients } from "./clients.ts";
 import { clearedClientCookie, CLIENT_COOKIE, clientCookie, readCookie } from "./cookies.ts";
@@ -34,6 +35,8 @@ export interface FapiOptions {
   logger: Logger;
   /** Where uploaded profile images are kept. */
   images: ImageFiles;
+  /** Clerk Billing: plans, subscriptions, checkouts; the `pla` / `fea` claims follow it. */
+  billing: Billing;
 }
 
 /** The client a request belongs to; `setCookie` is set once a change to it has been saved. */
@@ -88,6 +91,10 @@ export class Fapi {
 
   get accounts(): Accounts {
     return this.options.accounts;
+  }
+
+  get billing(): Billing {
+    return this.options.billing;
   }
 
   now(): number {
@@ -228,6 +235,8 @@ export class Fapi {
       authorizedParty: origin ?? issuer,
       nowMs: this.now(),
       lifetimeSeconds: tokenLifetimeSeconds,
+      // Read at minting: the next token after a checkout, cancel or period end has the new plan.
+      billing: { plan: this.billing.planOf(user.id), features: this.billing.featuresOf(user.id) },
     };
   }
 

@@ -51,11 +51,12 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       const e = asClerk.environment(env.body.response);
       expect(e.auth_config.single_session_mode).toBe(true);
       expect(e.auth_config.reverification).toBe(false);
-      // A billing section missing any of these makes clerk-js degrade (reference §5).
+      // A billing section missing any of these makes clerk-js degrade (reference §5). Billing
+      // for users, no Stripe key (saved test cards only: billing/cards.ts).
       expect(e.commerce_settings.billing).toEqual({
         stripe_publishable_key: null,
         organization: { enabled: false, has_paid_plans: false },
-        user: { enabled: false, has_paid_plans: false },
+        user: { enabled: true, has_paid_plans: true },
       });
       expect(e.user_settings.attributes.password).toMatchObject({ enabled: true, required: true });
       expect(e.user_settings.attributes.email_address).toMatchObject({
@@ -190,7 +191,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     expect(reload.body.response?.sessions).toEqual([]);
   });
 
-  it("4.5 tokens: bare default token with Clerk's claims, and the convex template = today's token + pla", async () => {
+  it("4.5 tokens: bare default token with Clerk's claims, and the convex template = today's token + pla, fea", async () => {
     const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
     const signIn = await fapi.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "admin@gatehouse.test",
@@ -210,11 +211,14 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       algorithms: ["RS256"],
       currentDate: new Date(clock),
     });
+    // `pla` / `fea` follow billing, not metadata: the admin's Pro is a grant (`metadata.plan`),
+    // their subscription is Free (billing.test.ts has Pro subscribers).
     expect(d).toMatchObject({
       sid: sessionId,
       azp: APP_ORIGIN,
       v: 2,
-      pla: "u:pro",
+      pla: "u:free_user",
+      fea: "u:posts",
       sts: "active",
       fva: [0, -1],
     });
@@ -243,7 +247,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       headers: { Origin: APP_ORIGIN, Authorization: `Bearer ${idp.secretKey}` },
     });
     const todays = decodeJwt(((await today.json()) as { token: string }).token);
-    expect(c).toEqual({ ...todays, pla: "u:pro" });
+    expect(c).toEqual({ ...todays, pla: "u:free_user", fea: "u:posts" });
     expect(c).toMatchObject({
       aud: "convex",
       metadata: { role: "admin", plan: "pro" },
@@ -254,7 +258,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
     // last_active_token on the session is the default token of now.
     const client = await fapi.call<Envelope<ClientWire>>("GET", "/client");
     const last = decodeJwt(client.body.response.sessions[0]!.last_active_token!.jwt);
-    expect(last).toMatchObject({ sid: sessionId, pla: "u:pro", v: 2 });
+    expect(last).toMatchObject({ sid: sessionId, pla: "u:free_user", v: 2 });
 
     const unknown = await fapi.call<{ errors: Array<{ code: string }> }>(
       "POST",

@@ -1,4 +1,5 @@
 import type { Route } from "../routes/route.ts";
+import { billingRoutes } from "./billingRoutes.ts";
 import { clientRoutes } from "./clientRoutes.ts";
 import { emailAddressRoutes } from "./emailAddressRoutes.ts";
 import { environmentRoutes } from "./environmentRoutes.ts";
@@ -25,6 +26,7 @@ export function fapiRoutes(fapi: Fapi): Route[] {
     ...meSessionRoutes(fapi),
     ...emailAddressRoutes(fapi),
     ...profileImageRoutes(fapi),
+    ...billingRoutes(fapi),
     ...mailboxRoutes(fapi),
   ];
 }

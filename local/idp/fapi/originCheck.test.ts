@@ -72,6 +72,10 @@ interface Ids {
   secondaryEmailId: string;
   signInId: string;
   signUpId: string;
+  /** The victim's checkout for Pro, started and not confirmed. */
+  checkoutId: string;
+  /** The victim's free plan item. */
+  itemId: string;
 }
 
 interface Attack {
@@ -92,6 +96,8 @@ const PLACEHOLDERS: Ids = {
   secondaryEmailId: "idn_y",
   signInId: "sia_x",
   signUpId: "sua_x",
+  checkoutId: "cchk_x",
+  itemId: "csubi_x",
 };
 
 /** Every state-changing Frontend API call, with what a CSRF page would want to send. */
@@ -191,6 +197,39 @@ const ATTACKS: Attack[] = [
   },
   { as: "victim", method: "POST", path: () => "/me/profile_image", multipart: true },
   { as: "victim", method: "DELETE", path: () => "/me/profile_image" },
+  // Clerk Billing: a page that could buy, cancel or change the default card for the victim.
+  {
+    as: "victim",
+    method: "POST",
+    path: () => "/me/billing/checkouts",
+    form: () => ({ plan_id: "cplan_pro", plan_period: "annual" }),
+  },
+  {
+    as: "victim",
+    method: "PATCH",
+    path: (ids) => `/me/billing/checkouts/${ids.checkoutId}/confirm`,
+    form: () => ({ payment_method_id: "cpm_test_4242" }),
+  },
+  { as: "victim", method: "DELETE", path: (ids) => `/me/billing/subscription_items/${ids.itemId}` },
+  {
+    as: "victim",
+    method: "PUT",
+    path: () => "/me/billing/payers/default_payment_method",
+    form: () => ({ payment_method_id: "cpm_test_0002" }),
+  },
+  {
+    as: "victim",
+    method: "POST",
+    path: () => "/me/billing/payment_methods/initialize",
+    form: () => ({ gateway: "stripe" }),
+  },
+  {
+    as: "victim",
+    method: "POST",
+    path: () => "/me/billing/payment_methods",
+    form: () => ({ gateway: "stripe", payment_token: "pm_card_visa" }),
+  },
+  { as: "victim", method: "DELETE", path: () => "/me/billing/payment_methods/cpm_test_4242" },
 ];
 
 /** A 1×1 PNG's signature and header, enough for the upload to pass the sniffing if it were reached. */
@@ -262,6 +301,9 @@ describe("Frontend API CSRF: only the app's origins change state (fapiOrigins)",
       signIn: (await clientOf(signingIn))?.sign_in,
       signUp: (await clientOf(signingUp))?.sign_up,
       mailbox: (await readMailbox(idp)).length,
+      subscription: (await bapi(`/users/${ids.userId}/billing/subscription`)).body,
+      paymentMethods: (await victim.call<Envelope<unknown>>("GET", "/me/billing/payment_methods")).body
+        .response,
     };
   }
 
@@ -280,6 +322,15 @@ describe("Frontend API CSRF: only the app's origins change state (fapiOrigins)",
     });
     expect(added.status).toBe(200);
     const user = (await victim.call<Envelope<{ primary_email_address_id: string }>>("GET", "/me")).body;
+    const checkout = await victim.call<Envelope<{ id: string }>>("POST", "/me/billing/checkouts", {
+      plan_id: "cplan_pro",
+      plan_period: "month",
+    });
+    expect(checkout.status).toBe(200);
+    const subscription = await victim.call<Envelope<{ subscription_items: Array<{ id: string }> }>>(
+      "GET",
+      "/me/billing/subscription",
+    );
     signingIn = fapiClient(idp.url, { origin: APP_LOCALHOST });
     const signIn = await signingIn.call<Envelope<SignInWire>>("POST", "/client/sign_ins", {
       identifier: "victim@example.test",
@@ -298,6 +349,8 @@ describe("Frontend API CSRF: only the app's origins change state (fapiOrigins)",
       secondaryEmailId: added.body.response.id,
       signInId: signIn.body.response.id,
       signUpId: signUp.body.response.id,
+      checkoutId: checkout.body.response.id,
+      itemId: subscription.body.response.subscription_items[0]!.id,
     };
   });
   afterAll(() => idp.dispose());

@@ -118,7 +118,7 @@ export const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000
 
 /**
  * Calls the FAPI the way clerk-js does: `?__clerk_api_version&_clerk_js_version`, a form body on
- * every POST (with that content type even when empty), `_method` for PATCH/DELETE, and the
+ * every POST (with that content type even when empty), `_method` for PATCH/PUT/DELETE, and the
  * `__client` cookie kept between calls.
  *
  * `origin` is the page's: sent as `Origin` on every POST and as `Referer` on every call, like
@@ -133,7 +133,7 @@ export function fapiClient(
   const prefix = options.prefix ?? "/__clerk";
 
   async function call<T>(
-    method: "GET" | "POST" | "PATCH" | "DELETE",
+    method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE",
     path: string,
     form?: Record<string, string>,
     query: Record<string, string> = {},
@@ -142,7 +142,8 @@ export function fapiClient(
     url.searchParams.set("__clerk_api_version", "2025-11-10");
     url.searchParams.set("_clerk_js_version", CLERK_JS_VERSION);
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    if (method === "PATCH" || method === "DELETE") url.searchParams.set("_method", method);
+    if (method === "PATCH" || method === "PUT" || method === "DELETE")
+      url.searchParams.set("_method", method);
     const headers: Record<string, string> = {};
     if (jar.size > 0) headers["Cookie"] = cookieHeader();
     if (options.userAgent) headers["User-Agent"] = options.userAgent;

@@ -1,19 +1,28 @@
 import { SignJWT } from "jose";
 import { tokenMetadata } from "../metadata.ts";
 import { CLOCK_SKEW_SECONDS, mintSessionToken, type TokenInput } from "../tokens.ts";
-import type { UserJson } from "../users.ts";
 
-/** What a token is minted from: today's input (tokens.ts), without extra claims. */
-export type FapiTokenInput = Omit<TokenInput, "extraClaims">;
+/** The user's Clerk Billing plan and its features now (`Billing.planOf`, `featuresOf`). */
+export interface BillingClaimsInput {
+  plan: string;
+  features: readonly string[];
+}
 
-/** Clerk's plan claim for a user's plan: `u:<plan>` (what `has({ plan })` reads). */
-export function planClaim(user: UserJson): string {
-  return `u:${tokenMetadata(user.public_metadata).plan}`;
+/** What a token is minted from: today's input (tokens.ts) and the user's billing, without extra claims. */
+export type FapiTokenInput = Omit<TokenInput, "extraClaims"> & { billing: BillingClaimsInput };
+
+/**
+ * Clerk Billing's claims, user-scoped: `pla` = `u:<plan slug>` (what `has({ plan })` reads) and
+ * `fea` = `u:<feature>,…` (`has({ feature })`). They follow the subscription, not public metadata:
+ * Clerk's billing leaves metadata alone (Gatehouse's backend mirrors the plan there itself).
+ */
+export function billingClaims({ plan, features }: BillingClaimsInput): { pla: string; fea: string } {
+  return { pla: `u:${plan}`, fea: features.map((f) => `u:${f}`).join(",") };
 }
 
 /**
  * The default session token (`getToken()`, `last_active_token`, the `__session` cookie): Clerk's
- * v2 claims (`v`, `fva`, `pla`, `sts`) and no `aud`, plus this app's session-token customization
+ * v2 claims (`v`, `fva`, `pla`, `fea`, `sts`) and no `aud`, plus this app's session-token customization
  * (`metadata`, `user_updated_at`, as tokens.ts documents). clerk-js decodes it; it needs `iat`
  * and `exp` to cache it.
  */
@@ -25,7 +34,7 @@ export function mintDefaultToken(input: FapiTokenInput): Promise<string> {
     sid: session.id,
     v: 2,
     fva: [Math.floor((nowMs - session.createdAt) / 60_000), -1],
-    pla: planClaim(user),
+    ...billingClaims(input.billing),
     sts: "active",
     metadata: tokenMetadata(user.public_metadata),
     user_updated_at: user.updated_at,
@@ -41,10 +50,11 @@ export function mintDefaultToken(input: FapiTokenInput): Promise<string> {
 
 /**
  * Named JWT templates (`getToken({ template })`). `convex` is exactly the token the dev API mints
- * today (tokens.ts: `aud: "convex"`, `name`, `email`, `metadata`, `user_updated_at`, …) plus `pla`.
+ * today (tokens.ts: `aud: "convex"`, `name`, `email`, `metadata`, `user_updated_at`, …) plus `pla`
+ * and `fea`.
  */
 export const TEMPLATES: Readonly<Record<string, (input: FapiTokenInput) => Promise<string>>> = {
-  convex: (input) => mintSessionToken({ ...input, extraClaims: { pla: planClaim(input.user) } }),
+  convex: ({ billing, ...input }) => mintSessionToken({ ...input, extraClaims: billingClaims(billing) }),
 };
 
 export function hasTemplate(name: string): boolean {
