@@ -199,12 +199,13 @@ describe("seeding", () => {
           token,
           createRemoteJWKSet(new URL(`${idp.url}/.well-known/jwks.json`)),
         );
-        expect(payload["metadata"]).toEqual({ role: account.role, plan: account.plan });
+        expect(payload["metadata"]).toMatchObject({ role: account.role, plan: account.plan });
       }
-      expect(SEEDED_ACCOUNTS.map((a) => [a.email, a.role, a.plan])).toEqual([
-        ["admin@gatehouse.test", "admin", "pro"],
-        ["pro@gatehouse.test", "user", "pro"],
-        ["free@gatehouse.test", "user", "free_user"],
+      expect(SEEDED_ACCOUNTS.map((a) => [a.email, a.role, a.plan, a.planOverride, a.subscription])).toEqual([
+        // The admin's Pro is an administrator's grant, not a subscription (billing: Free).
+        ["admin@gatehouse.test", "admin", "pro", "pro", undefined],
+        ["pro@gatehouse.test", "user", "pro", undefined, { plan: "pro", period: "annual" }],
+        ["free@gatehouse.test", "user", "free_user", undefined, undefined],
       ]);
     } finally {
       await idp.dispose();

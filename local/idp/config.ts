@@ -30,13 +30,32 @@ export interface SeedAccount {
   firstName: string;
   lastName: string;
   role: "user" | "admin";
+  /** `public_metadata.plan`, as before billing (the Convex side decides how it and billing combine). */
   plan: "free_user" | "pro";
+  /** `public_metadata.planOverride`: an administrator's grant of a plan, not a subscription. */
+  planOverride?: "pro";
+  /** A Clerk Billing subscription, paid with the default test card; without it the account is on Free. */
+  subscription?: { plan: "pro"; period: "month" | "annual" };
 }
 
 /** The accounts API.md promises; `npm start` and the e2e suites sign in as these. */
 export const SEEDED_ACCOUNTS: readonly SeedAccount[] = [
-  { email: "admin@gatehouse.test", firstName: "Ada", lastName: "Admin", role: "admin", plan: "pro" },
-  { email: "pro@gatehouse.test", firstName: "Pat", lastName: "Pro", role: "user", plan: "pro" },
+  {
+    email: "admin@gatehouse.test",
+    firstName: "Ada",
+    lastName: "Admin",
+    role: "admin",
+    plan: "pro",
+    planOverride: "pro",
+  },
+  {
+    email: "pro@gatehouse.test",
+    firstName: "Pat",
+    lastName: "Pro",
+    role: "user",
+    plan: "pro",
+    subscription: { plan: "pro", period: "annual" },
+  },
   { email: "free@gatehouse.test", firstName: "Frankie", lastName: "Free", role: "user", plan: "free_user" },
 ];
 

@@ -190,7 +190,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
       return sender.url;
     },
     setWebhookUrl: (target) => sender.setUrl(target),
-    seed: () => seedAccounts(accounts),
+    seed: () => seedAccounts(accounts, billing),
     whenDelivered: (timeoutMs) => sender.whenDelivered(timeoutMs),
     pendingDeliveries: () => sender.stats().pending,
     deliveryStats: () => sender.stats(),
@@ -209,7 +209,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<Idp> {
   sender.wake(); // resume what a previous run left undelivered
   if (options.seed) {
     try {
-      await seedAccounts(accounts);
+      await seedAccounts(accounts, billing);
     } catch (error) {
       await idp.close();
       throw error;

@@ -145,7 +145,11 @@ describe("user.* webhooks", () => {
     const events = userDeliveries(hook.received).map((w) => verify(w));
     expect(events.map((e) => e.type)).toEqual(SEEDED_ACCOUNTS.map(() => "user.created"));
     expect(events.map((e) => e.data.public_metadata)).toEqual(
-      SEEDED_ACCOUNTS.map(({ role, plan }) => ({ role, plan })),
+      SEEDED_ACCOUNTS.map(({ role, plan, planOverride }) => ({
+        role,
+        plan,
+        ...(planOverride && { planOverride }),
+      })),
     );
   });
 

@@ -8,6 +8,7 @@ import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "../client.ts";
 import { APP_ORIGIN, fapiClient, signInWithPassword } from "../fapi/testing.ts";
+import { SEED_PASSWORD } from "../config.ts";
 import { callAsBackend, startTestIdp, type TestIdp } from "../testing.ts";
 import type { BackendItemJson, BackendSubscriptionJson } from "./backendJson.ts";
 import type { PlanWire } from "./fapiJson.ts";
@@ -174,5 +175,44 @@ describe("Clerk Billing: Backend API (@clerk/backend) and dev endpoints", () => 
     expect(await refused(dev.endBillingPeriod(userId))).toEqual([422, "billing_no_paid_item"]);
     expect(await refused(dev.makeBillingPastDue(userId))).toEqual([422, "billing_no_active_paid_item"]);
     expect(await refused(dev.endBillingPeriod("user_nobody"))).toEqual([404, "resource_not_found"]);
+  });
+
+  it("seeds: pro@ has an annual Pro subscription; admin@'s Pro is a grant (planOverride) on Free billing; free@ is on Free", async () => {
+    const users = await clerk.users.getUserList({
+      emailAddress: ["admin@gatehouse.test", "pro@gatehouse.test", "free@gatehouse.test"],
+    });
+    const byEmail = new Map(users.data.map((u) => [u.primaryEmailAddress?.emailAddress, u]));
+    const admin = byEmail.get("admin@gatehouse.test")!;
+    const pro = byEmail.get("pro@gatehouse.test")!;
+    const free = byEmail.get("free@gatehouse.test")!;
+    expect(admin.publicMetadata).toEqual({ role: "admin", plan: "pro", planOverride: "pro" });
+    expect(pro.publicMetadata).toEqual({ role: "user", plan: "pro" }); // billing leaves metadata alone
+    expect(free.publicMetadata).toEqual({ role: "user", plan: "free_user" });
+
+    const planOf = async (userId: string) =>
+      (await clerk.billing.getUserBillingSubscription(userId)).subscriptionItems.map((i) => [
+        i.plan?.slug,
+        i.status,
+        i.planPeriod,
+      ]);
+    expect(await planOf(pro.id)).toEqual([["pro", "active", "annual"]]);
+    expect(await planOf(admin.id)).toEqual([["free_user", "active", "month"]]);
+    expect(await planOf(free.id)).toEqual([["free_user", "active", "month"]]);
+
+    // pro@ signs in with Pro in its token.
+    const fapi = fapiClient(idp.url, { origin: APP_ORIGIN });
+    const sessionId = await signInWithPassword(fapi, "pro@gatehouse.test", SEED_PASSWORD);
+    const statements = (await billingCalls(fapi, sessionId).statements()).body.response;
+    expect(statements.data[0]?.totals.grand_total.amount).toBe(9600);
+
+    // Seeding again buys nothing more; a seeded subscriber who canceled stays canceled.
+    await clerk.billing.cancelSubscriptionItem(
+      (await clerk.billing.getUserBillingSubscription(pro.id)).subscriptionItems[0]!.id,
+      {
+        endNow: true,
+      },
+    );
+    expect(await idp.seed()).toEqual([]);
+    expect(await planOf(pro.id)).toEqual([["free_user", "active", "month"]]);
   });
 });
