@@ -181,6 +181,23 @@ describe("order and repetition", () => {
     expect(await planOf(t)).toBe("pro");
   });
 
+  test("the free plan's item, which keeps its id, is active again when Pro ends", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "active", at: T0 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 1 }));
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "ended", at: T0 + 2 }));
+    await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "active", at: T0 + DAY + 1 }));
+    const free = await t.run((ctx) =>
+      ctx.db
+        .query("subscriptionItems")
+        .withIndex("by_itemId", (q) => q.eq("itemId", `csubi_free_user_${ADA}`))
+        .unique(),
+    );
+    expect(free?.status).toBe("active");
+    expect(await planOf(t)).toBe("free_user");
+  });
+
   test("a subscription event's items apply like item events (and an older one is ignored item by item)", async () => {
     const t = await withAda();
     await deliver(

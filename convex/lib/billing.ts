@@ -18,20 +18,27 @@ export type ItemState = {
   asOf: number;
 };
 
-/** States an item never leaves: Clerk starts a new item rather than reviving one. */
+/**
+ * States a paid plan's item never leaves: Clerk starts a new item for a new subscription. The
+ * default (free) plan's item is the exception: Clerk keeps one id for it, which ends when Pro
+ * starts and is active again when Pro ends.
+ */
 const TERMINAL = new Set(["ended", "abandoned", "expired"]);
 
 /** The paid plan's slug in Clerk Billing, as for `has({ plan })` and `metadata.plan`. */
 export const PRO_SLUG = "pro";
+/** The default plan's slug: every user's free item. */
+export const DEFAULT_SLUG = "free_user";
 
 /**
  * Whether `incoming` replaces `current`: only a state at least as new (Clerk's event time; on a
- * tie, the later delivery) and never out of a terminal state, so a redelivered or reordered
- * `active` cannot undo an `ended`.
+ * tie, the later delivery), and a paid item never out of a terminal state, so a redelivered or
+ * reordered `active` cannot undo an `ended`.
  */
 export function supersedes(current: ItemState | null, incoming: ItemState): boolean {
   if (current === null) return true;
   if (incoming.asOf < current.asOf) return false;
+  if (current.planSlug === DEFAULT_SLUG) return true;
   return !(TERMINAL.has(current.status) && !TERMINAL.has(incoming.status));
 }
 
