@@ -11,10 +11,13 @@ import {
   createAccount,
   fieldError,
   chromiumForSuite,
+  keyStep,
   PHONE,
   screenshot,
   signIn,
   uniqueEmail,
+  testAtEachWidth,
+  type Width,
 } from "./browser";
 
 const baseUrl = inject("spaUrl");
@@ -37,58 +40,90 @@ async function landingShown(page: Page, timeout: number) {
 
 const authorCard = (page: Page) => page.getByRole("region", { name: "You, as others see you" });
 
+/** Clerk's user menu in the header, "Manage account": the account page. */
+async function manageAccount(page: Page, width: Width) {
+  await page.locator(".cl-userButtonTrigger").click();
+  const item = page.getByRole("menuitem", { name: "Manage account" });
+  await item.waitFor();
+  await keyStep(page, width, "account-user-menu");
+  await item.click();
+  await page.waitForURL((url) => url.pathname === "/account");
+}
+
+/** One of <UserProfile>'s pages from its own navigation, which a phone keeps behind a menu button. */
+async function accountSection(page: Page, width: Width, name: string) {
+  if (width.phone) {
+    await page.locator(".cl-navbarMobileMenuButton").click();
+    await page.getByRole("button", { name }).waitFor();
+    await keyStep(page, width, "account-nav");
+  }
+  await page.getByRole("button", { name }).click();
+}
+
 describe("the account page", () => {
-  test("a new name and picture made in <UserProfile> show on the open dashboard, through the webhook", async () => {
-    const { email, password } = await createAccount(uniqueEmail("rename"));
-    const device = await newDevice();
-    const dashboard = await openTab(device);
-    await signIn(dashboard, baseUrl, email, password);
-    await authorCard(dashboard).getByText("Test Account", { exact: true }).waitFor();
+  testAtEachWidth(
+    "a new name and picture made in <UserProfile> show on the open dashboard, through the webhook",
+    async (width) => {
+      const { email, password } = await createAccount(uniqueEmail("rename"));
+      const device = await newDevice(width.viewport);
+      const dashboard = await openTab(device);
+      await signIn(dashboard, baseUrl, email, password);
+      await authorCard(dashboard).getByText("Test Account", { exact: true }).waitFor();
 
-    const account = await openTab(device);
-    await account.goto(`${baseUrl}/account`);
-    await account.getByRole("button", { name: "Update profile" }).click();
-    await account.getByLabel("First name").fill("Renamed");
-    await account.getByLabel("Last name").fill("Person");
-    await account.getByRole("button", { name: "Save" }).click();
-    await account.getByText("Renamed Person").first().waitFor();
-    // Clerk saves a chosen picture at once, on its own (it is not part of the name form's Save).
-    await account.getByRole("button", { name: "Update profile" }).click();
-    // (The form that just closed may still be fading out: pick the one showing the new name.)
-    const form = account.locator("form", { has: account.getByTitle("Renamed Person") });
-    await form
-      .locator("input[type=file]")
-      .setInputFiles(path.join(import.meta.dirname, "fixtures/avatar.png"));
-    await account.getByRole("button", { name: "Update profile" }).waitFor();
-    await screenshot(account, "account-renamed");
+      const account = await openTab(device);
+      await account.goto(baseUrl);
+      await account.getByRole("heading", { name: "My posts" }).waitFor();
+      await manageAccount(account, width);
+      await account.getByRole("button", { name: "Update profile" }).click();
+      await account.getByLabel("First name").fill("Renamed");
+      await account.getByLabel("Last name").fill("Person");
+      await keyStep(account, width, "account-profile-form");
+      await account.getByRole("button", { name: "Save" }).click();
+      await account.getByText("Renamed Person").first().waitFor();
+      // Clerk saves a chosen picture at once, on its own (it is not part of the name form's Save).
+      await account.getByRole("button", { name: "Update profile" }).click();
+      // (The form that just closed may still be fading out: pick the one showing the new name.)
+      const form = account.locator("form", { has: account.getByTitle("Renamed Person") });
+      await form
+        .locator("input[type=file]")
+        .setInputFiles(path.join(import.meta.dirname, "fixtures/avatar.png"));
+      await account.getByRole("button", { name: "Update profile" }).waitFor();
+      await keyStep(account, width, "account-renamed");
 
-    // The other tab was not touched: Convex pushed the webhook-updated users row to it.
-    await authorCard(dashboard).getByText("Renamed Person", { exact: true }).waitFor({ timeout: 15_000 });
-    await expect
-      .poll(() => authorCard(dashboard).locator("img.avatar").getAttribute("src"), { timeout: 15_000 })
-      .toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+/);
-    const src = await authorCard(dashboard).locator("img.avatar").getAttribute("src");
-    expect(src).not.toContain("avatar_placeholder");
-    const image = await fetch(src!);
-    expect(image.headers.get("content-type")).toBe("image/png");
-    await screenshot(dashboard, "dashboard-renamed");
-  });
+      // The other tab was not touched: Convex pushed the webhook-updated users row to it.
+      await authorCard(dashboard).getByText("Renamed Person", { exact: true }).waitFor({ timeout: 15_000 });
+      await expect
+        .poll(() => authorCard(dashboard).locator("img.avatar").getAttribute("src"), { timeout: 15_000 })
+        .toMatch(/^http:\/\/127\.0\.0\.1:\d+\/.+/);
+      const src = await authorCard(dashboard).locator("img.avatar").getAttribute("src");
+      expect(src).not.toContain("avatar_placeholder");
+      const image = await fetch(src!);
+      expect(image.headers.get("content-type")).toBe("image/png");
+      await keyStep(dashboard, width, "dashboard-renamed");
+    },
+  );
 
-  test("Gatehouse's own account pages: the plan with its usage, and what deleting removes", async () => {
-    const { email, password } = await createAccount(uniqueEmail("usage"));
-    const page = await openTab(await newDevice(PHONE));
-    await signIn(page, baseUrl, email, password);
-    await page.getByLabel("Title").fill("One of ten");
-    await page.getByRole("button", { name: "Post", exact: true }).click();
-    await page.getByRole("heading", { name: "One of ten" }).waitFor();
-    await page.goto(`${baseUrl}/account/plan`);
-    await page.getByRole("heading", { name: "Plan and usage" }).waitFor();
-    await page.getByText("1 of 10 posts used.").waitFor();
-    await page.goto(`${baseUrl}/account/data`);
-    await page.getByText("deletes all your posts, public and private, at once;").waitFor();
-    await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);
-    await screenshot(page, "account-data-390");
-  });
+  testAtEachWidth(
+    "Gatehouse's own account pages: the plan with its usage, and what deleting removes",
+    async (width) => {
+      const { email, password } = await createAccount(uniqueEmail("usage"));
+      const page = await openTab(await newDevice(width.viewport));
+      await signIn(page, baseUrl, email, password);
+      await page.getByLabel("Title").fill("One of ten");
+      await page.getByRole("button", { name: "Post", exact: true }).click();
+      await page.getByRole("heading", { name: "One of ten" }).waitFor();
+      await manageAccount(page, width);
+      await accountSection(page, width, "Plan and usage");
+      await page.getByRole("heading", { name: "Plan and usage" }).waitFor();
+      await page.getByText("1 of 10 posts used.").waitFor();
+      expect(new URL(page.url()).pathname).toBe("/account/plan");
+      await keyStep(page, width, "account-plan");
+      await accountSection(page, width, "Your data");
+      await page.getByText("deletes all your posts, public and private, at once;").waitFor();
+      expect(new URL(page.url()).pathname).toBe("/account/data");
+      await keyStep(page, width, "account-data");
+    },
+  );
 
   test("signing out another device from the profile takes that device's access away", async () => {
     const { email, password } = await createAccount(uniqueEmail("devices"));
@@ -117,9 +152,9 @@ describe("the account page", () => {
     await laptop.getByRole("heading", { name: "My posts" }).waitFor();
   }, 150_000);
 
-  test("deleting the account removes its posts and signs out every tab", async () => {
+  testAtEachWidth("deleting the account removes its posts and signs out every tab", async (width) => {
     const { email, password } = await createAccount(uniqueEmail("leaving"));
-    const device = await newDevice();
+    const device = await newDevice(width.viewport);
     const dashboard = await openTab(device);
     await signIn(dashboard, baseUrl, email, password);
     const title = `Farewell ${Date.now()}`;
@@ -128,20 +163,26 @@ describe("the account page", () => {
     const item = dashboard.getByRole("listitem").filter({ hasText: title });
     await item.getByRole("button", { name: "Make public" }).click();
 
-    const reader = await openTab(await newDevice());
+    const reader = await openTab(await newDevice(width.viewport));
     await signIn(reader, baseUrl, "free@gatehouse.test");
     await reader.goto(`${baseUrl}/public`);
     await reader.getByRole("heading", { name: title }).waitFor();
 
     const account = await openTab(device);
-    await account.goto(`${baseUrl}/account/security`);
+    await account.goto(`${baseUrl}/account`);
+    await accountSection(account, width, "Security");
     await account.getByRole("button", { name: "Delete account" }).click();
     await account.getByLabel(/type "Delete account"/i).fill("Delete account");
-    await screenshot(account, "account-delete-confirm");
-    await account.getByRole("button", { name: "Delete account" }).last().click();
+    const confirm = account.getByRole("button", { name: "Delete account" }).last();
+    await confirm.scrollIntoViewIfNeeded();
+    await keyStep(account, width, "account-delete-confirm");
+    await confirm.click();
 
     await account.waitForURL(/\/sign-in/);
     await landingShown(dashboard, 15_000);
+    // From its top (the header, and why it was signed out), not where the dashboard was scrolled to.
+    await expect(dashboard.evaluate(() => window.scrollY)).resolves.toBe(0);
+    await keyStep(dashboard, width, "account-deleted-other-tab");
     // The user.deleted webhook took the post with it, live on another user's feed.
     await reader.getByRole("heading", { name: title }).waitFor({ state: "detached", timeout: 15_000 });
 

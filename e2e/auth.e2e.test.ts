@@ -13,11 +13,11 @@ import {
   enterPassword,
   latestCode,
   chromiumForSuite,
-  PHONE,
+  keyStep,
   screenshot,
   signIn,
-  signUp,
   uniqueEmail,
+  testAtEachWidth,
 } from "./browser";
 import { CLERK_JS_VERSION } from "../src/lib/clerkJs";
 
@@ -56,24 +56,8 @@ describe("Clerk, offline", () => {
 });
 
 describe("signing up", () => {
-  test("a visitor signs up with the emailed code, is onboarded, and lands on the dashboard", async () => {
-    const page = await newPage(PHONE);
-    await page.goto(baseUrl);
-    // A signed-out visit to / is the landing, whose call to action is signing up.
-    await page.getByRole("heading", { level: 1, name: /Write posts that update live/ }).waitFor();
-    await page.getByRole("main").getByRole("link", { name: "Sign up free" }).click();
-    const email = uniqueEmail("nova");
-    await signUp(page, email, "Nova");
-    // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.
-    await page
-      .getByRole("region", { name: "You, as others see you" })
-      .getByText("Nova", { exact: true })
-      .waitFor();
-    await expect(page.getByText("No posts yet").isVisible()).resolves.toBe(true);
-    await expect(page.evaluate(() => document.documentElement.scrollWidth)).resolves.toBeLessThanOrEqual(390);
-    await screenshot(page, "signed-up-390");
-  });
-
+  // Signing up from the landing, through onboarding to the dashboard, at both widths: the first
+  // journey of public.e2e.test.ts.
   test("a taken email gets Clerk's own message on the field, and no account is made", async () => {
     const page = await newPage();
     await page.goto(`${baseUrl}/sign-up`);
@@ -138,26 +122,33 @@ describe("signing in", () => {
 });
 
 describe("signing out", () => {
-  test("signing out from the user menu in one tab signs out the other tab of the browser too", async () => {
-    const { email, password } = await createAccount(uniqueEmail("two-tabs"));
-    const first = await newPage();
-    await signIn(first, baseUrl, email, password);
-    const second = await first.context().newPage();
-    await second.goto(`${baseUrl}/public`);
-    await second.getByRole("heading", { name: "Public posts" }).waitFor();
-    await first.locator(".cl-userButtonTrigger").click();
-    await first.getByRole("menuitem", { name: "Sign out" }).click();
-    await first.waitForURL(/\/sign-in/);
-    // Clerk tells the browser's other tabs; that one loses the session (and its Convex token) too.
-    await expect
-      .poll(
-        () => second.evaluate(() => (window as unknown as { Clerk: { user: unknown } }).Clerk.user ?? null),
-        { timeout: 10_000 },
-      )
-      .toBeNull();
-    await second.goto(`${baseUrl}/insights`);
-    await second.waitForURL(/\/sign-in/);
-  });
+  testAtEachWidth(
+    "signing out from the user menu in one tab signs out the other tab of the browser too",
+    async (width) => {
+      const { email, password } = await createAccount(uniqueEmail("two-tabs"));
+      const first = await newPage(width.viewport);
+      await signIn(first, baseUrl, email, password);
+      const second = await first.context().newPage();
+      await second.goto(`${baseUrl}/public`);
+      await second.getByRole("heading", { name: "Public posts" }).waitFor();
+      await first.locator(".cl-userButtonTrigger").click();
+      const signOut = first.getByRole("menuitem", { name: "Sign out" });
+      await signOut.waitFor();
+      await keyStep(first, width, "user-menu");
+      await signOut.click();
+      await first.waitForURL(/\/sign-in/);
+      // Clerk tells the browser's other tabs; that one loses the session (and its Convex token) too.
+      await expect
+        .poll(
+          () => second.evaluate(() => (window as unknown as { Clerk: { user: unknown } }).Clerk.user ?? null),
+          { timeout: 10_000 },
+        )
+        .toBeNull();
+      await keyStep(second, width, "signed-out-other-tab");
+      await second.goto(`${baseUrl}/insights`);
+      await second.waitForURL(/\/sign-in/);
+    },
+  );
 });
 
 describe("plans", () => {

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, inject, test } from "vitest";
 import { launchChromium } from "./chromium";
 import { continueButton, enterCode } from "./clerkFlows";
 
@@ -16,6 +16,31 @@ export const stack = {
 
 const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
+
+/** The widths every user journey runs at (see `testAtEachWidth`). */
+export const WIDTHS = [
+  { label: "desktop 1280 px", viewport: DESKTOP, phone: false },
+  { label: "phone 390 px", viewport: PHONE, phone: true },
+] as const;
+export type Width = (typeof WIDTHS)[number];
+
+/** A journey as one test per width, named "<name> (desktop 1280 px)" and "<name> (phone 390 px)". */
+export function testAtEachWidth(name: string, journey: (width: Width) => Promise<void>, timeout?: number) {
+  for (const width of WIDTHS) test(`${name} (${width.label})`, () => journey(width), timeout);
+}
+
+/**
+ * A journey's key step, pictured as `<step>-<width>.png`. At phone width the page must not scroll
+ * sideways, and the picture is the screen as the person holds it (fixed bars, toasts and menus
+ * where they really are), not the whole page.
+ */
+export async function keyStep(page: Page, width: Width, step: string) {
+  if (width.phone) {
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(scrollWidth, `${step}: the page scrolls sideways`).toBeLessThanOrEqual(width.viewport.width);
+  }
+  await screenshot(page, `${step}-${width.viewport.width}`, { fullPage: !width.phone });
+}
 
 /**
  * One Chromium for a test file, closed with every context it opened. A context is one device: its
@@ -54,9 +79,10 @@ export function chromiumForSuite() {
 
 const artifacts = path.resolve(import.meta.dirname, "artifacts");
 
-export async function screenshot(page: Page, name: string) {
+export async function screenshot(page: Page, name: string, { fullPage = true } = {}) {
   fs.mkdirSync(artifacts, { recursive: true });
-  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+  // Transitions finished: the screen as it settles, not Clerk's cards halfway through a fade.
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage, animations: "disabled" });
 }
 
 /**
@@ -79,20 +105,29 @@ export async function latestCode(email: string, after = 0): Promise<string> {
 
 /**
  * Clerk's `<SignUp>` with the email code, which lands on Gatehouse's onboarding (the seed's
- * afterSignUpUrl); the display name given there, then the dashboard.
+ * afterSignUpUrl); the display name given there, then the dashboard. `step` is called with the
+ * form filled ("sign-up"), at the code ("sign-up-code") and with the name given ("onboarding").
  */
-export async function signUp(page: Page, email: string, name: string) {
+export async function signUp(
+  page: Page,
+  email: string,
+  name: string,
+  step: (stepName: string) => Promise<void> = async () => undefined,
+) {
   await page.goto(`${stack.baseUrl}/sign-up`);
   await page.getByLabel("Email address").fill(email);
   await page.getByLabel("Password", { exact: true }).fill("correct horse battery");
+  await step("sign-up");
   await continueButton(page).click();
   await page.getByText("Verify your email").waitFor();
+  await step("sign-up-code");
   await enterCode(page, await latestCode(email));
   await page.waitForURL(/\/onboarding$/).catch(async (error: unknown) => {
     await screenshot(page, "sign-up-stuck");
     throw error;
   });
   await page.getByLabel("What should we call you?").fill(name);
+  await step("onboarding");
   await page.getByRole("button", { name: "Continue to my posts" }).click();
   await page.getByRole("heading", { name: "My posts" }).waitFor();
 }

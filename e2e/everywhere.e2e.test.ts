@@ -1,13 +1,14 @@
 /**
  * What holds on every page: no accessibility violations axe-core can find, no horizontal scroll
- * at 360 px, and a backend that stops answering is shown, not hidden, and recovered from.
+ * at 360 px, and a backend that stops answering is shown, not hidden, and recovered from (at
+ * desktop and phone width).
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { describe, expect, test } from "vitest";
 import { E2E_PORTS } from "./globalSetup";
-import { chromiumForSuite, screenshot, signIn, stack } from "./browser";
+import { chromiumForSuite, keyStep, screenshot, signIn, stack, testAtEachWidth } from "./browser";
 
 const { newPage } = chromiumForSuite();
 const axeSource = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
@@ -95,27 +96,32 @@ describe("every page", () => {
 });
 
 describe("a backend that stops answering", () => {
-  test("is shown while a post waits, and the post lands once it answers again", async () => {
-    const page = await newPage();
-    await signIn(page, stack.baseUrl, "pro@gatehouse.test");
-    const pid = backendPid();
-    const title = `Sent during a pause ${Date.now()}`;
-    process.kill(pid, "SIGSTOP");
-    try {
-      await page.getByLabel("Title").fill(title);
-      await page.getByRole("button", { name: "Post" }).click();
+  testAtEachWidth(
+    "is shown while a post waits, and the post lands once it answers again",
+    async (width) => {
+      const page = await newPage(width.viewport);
+      await signIn(page, stack.baseUrl, "pro@gatehouse.test");
+      const pid = backendPid();
+      const title = `Sent during a pause ${Date.now()}`;
+      process.kill(pid, "SIGSTOP");
+      try {
+        await page.getByLabel("Title").fill(title);
+        await page.getByRole("button", { name: "Post" }).click();
+        await page
+          .getByText("The server is slow to answer… Your changes are kept and will be sent.")
+          .waitFor({ timeout: 15_000 });
+        await keyStep(page, width, "backend-paused");
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      await page.getByRole("heading", { name: title }).waitFor({ timeout: 15_000 });
       await page
-        .getByText("The server is slow to answer… Your changes are kept and will be sent.")
-        .waitFor({ timeout: 15_000 });
-      await screenshot(page, "backend-paused");
-    } finally {
-      process.kill(pid, "SIGCONT");
-    }
-    await page.getByRole("heading", { name: title }).waitFor({ timeout: 15_000 });
-    await page
-      .getByText(/The server is slow to answer|Reconnecting/)
-      .waitFor({ state: "detached", timeout: 15_000 });
-  }, 60_000);
+        .getByText(/The server is slow to answer|Reconnecting/)
+        .waitFor({ state: "detached", timeout: 15_000 });
+      await keyStep(page, width, "backend-recovered");
+    },
+    60_000,
+  );
 });
 
 /** The local backend's process: whoever listens on the stack's client port. */

@@ -1,13 +1,24 @@
 /**
- * The product as a visitor meets it: the landing, the plans, the public feed signed out (author
- * names, never emails), a protected URL that comes back after sign-in, a 404, and every one of
- * these pages at 360 px wide without sideways scrolling.
+ * The product as a visitor meets it: the landing and signing up from it (at desktop and phone
+ * width), the plans, the public feed signed out (author names, never emails), a protected URL that
+ * comes back after sign-in, a 404, and every one of these pages at 360 px wide without sideways
+ * scrolling.
  */
 import { ConvexHttpClient } from "convex/browser";
 import type { Page } from "playwright-core";
 import { describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { chromiumForSuite, enterPassword, screenshot, signIn, signUp, stack, uniqueEmail } from "./browser";
+import {
+  chromiumForSuite,
+  enterPassword,
+  keyStep,
+  screenshot,
+  signIn,
+  signUp,
+  stack,
+  uniqueEmail,
+  testAtEachWidth,
+} from "./browser";
 import { E2E_PORTS } from "./globalSetup";
 
 const baseUrl = stack.baseUrl;
@@ -30,28 +41,38 @@ const scrollWidth = (page: Page) => page.evaluate(() => document.documentElement
 const h1s = (page: Page) => page.locator("h1").allTextContents();
 
 describe("signed out", () => {
-  test("the landing says what Gatehouse is, shows both plans, and leads to sign-up, onboarding and the dashboard", async () => {
-    const page = await newPage();
-    await page.goto(baseUrl);
-    await page.getByRole("heading", { level: 1, name: /Write posts that update live/ }).waitFor();
-    expect(page.url()).toBe(`${baseUrl}/`);
-    expect(await h1s(page)).toHaveLength(1);
-    await expect(page.title()).resolves.toBe("Realtime posts, authorized on the server · Gatehouse");
-    await page.getByRole("listitem", { name: "Free plan" }).getByText("Up to 10 posts").waitFor();
-    await page.getByRole("listitem", { name: "Pro plan" }).getByText("Scheduled publishing").waitFor();
-    // `npm start`'s stack is local mode: the seeded accounts are shown, set apart as development.
-    await page
-      .getByRole("complementary", { name: /Local development/ })
-      .getByText("free@gatehouse.test")
-      .waitFor();
-    await screenshot(page, "landing-1280");
+  testAtEachWidth(
+    "the landing says what Gatehouse is, shows both plans, and leads to sign-up, onboarding and the dashboard",
+    async (width) => {
+      const page = await newPage(width.viewport);
+      await page.goto(baseUrl);
+      await page.getByRole("heading", { level: 1, name: /Write posts that update live/ }).waitFor();
+      expect(page.url()).toBe(`${baseUrl}/`);
+      expect(await h1s(page)).toHaveLength(1);
+      await expect(page.title()).resolves.toBe("Realtime posts, authorized on the server · Gatehouse");
+      await page.getByRole("listitem", { name: "Free plan" }).getByText("Up to 10 posts").waitFor();
+      await page.getByRole("listitem", { name: "Pro plan" }).getByText("Scheduled publishing").waitFor();
+      // `npm start`'s stack is local mode: the seeded accounts are shown, set apart as development.
+      await page
+        .getByRole("complementary", { name: /Local development/ })
+        .getByText("free@gatehouse.test")
+        .waitFor();
+      await keyStep(page, width, "landing");
 
-    await page.getByRole("main").getByRole("link", { name: "Sign up free" }).click();
-    await page.waitForURL(/\/sign-up$/);
-    const email = uniqueEmail("lena");
-    await signUp(page, email, "Lena");
-    expect(new URL(page.url()).pathname).toBe("/");
-  });
+      await page.getByRole("main").getByRole("link", { name: "Sign up free" }).click();
+      await page.waitForURL(/\/sign-up$/);
+      const email = uniqueEmail("lena");
+      await signUp(page, email, "Lena", (step) => keyStep(page, width, step));
+      expect(new URL(page.url()).pathname).toBe("/");
+      // The name went to Clerk; it comes back to Convex as a verified user.updated webhook.
+      await page
+        .getByRole("region", { name: "You, as others see you" })
+        .getByText("Lena", { exact: true })
+        .waitFor();
+      await page.getByText("No posts yet").waitFor();
+      await keyStep(page, width, "signed-up");
+    },
+  );
 
   test("/pricing: both plans, none marked, a way to sign up", async () => {
     const page = await newPage();
