@@ -1,7 +1,7 @@
 import { paginationOptsValidator } from "convex/server";
 import type { Doc, Id } from "./_generated/dataModel";
 import { v } from "convex/values";
-import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
 import { internal } from "./_generated/api";
 import { billingPlanOf } from "./lib/billing";
 import { itemsOf } from "./lib/billingSync";
@@ -9,11 +9,11 @@ import { updatePublicMetadata } from "./lib/clerk";
 import { fail } from "./lib/errors";
 import { adminAction, adminQuery } from "./lib/functions";
 import { reconcileSummaryValidator, reconcileUsers as reconcileUsersWithClerk } from "./lib/reconcile";
-import { clearDemotions, reserveDemotion } from "./lib/lastAdmin";
-import { isSelfDemotion } from "./lib/permissions";
+import { clearDemotions, refuseSelfDemotion, reserveDemotion } from "./lib/lastAdmin";
 import { claimWriteToken, consumeWriteToken, releaseWriteClaim } from "./lib/rateLimit";
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
-import { requireAdmin, requireViewer, userByClerkId, type Viewer } from "./lib/viewer";
+import { requireAdmin, requireViewer, type Viewer } from "./lib/viewer";
+import { liveUser } from "./lib/users";
 import { paginateChecked } from "./lib/pagination";
 import { readableEntries, recordAudit, type AuditRecord } from "./lib/audit";
 
@@ -221,12 +221,6 @@ export const releaseAdminClaim = internalMutation({
   },
 });
 
-async function liveUser(ctx: QueryCtx, clerkId: string) {
-  const user = await userByClerkId(ctx, clerkId);
-  if (user === null || user.deletedAt !== undefined) fail("NOT_FOUND", "No such user");
-  return user;
-}
-
 /**
  * Admin changes target users Gatehouse knows and that are not deleted; returns their role and plan
  * now, and the plan their subscription alone gives (Free without one).
@@ -251,7 +245,7 @@ export const reserveRoleChange = internalMutation({
   returns: v.object({ reservation: v.union(v.id("pendingDemotions"), v.null()), from: role }),
   handler: async (ctx, { actor, clerkId, role: to }) => {
     // A self-demotion is refused from the arguments alone, before any row is read (as reserveDemotion does).
-    if (isSelfDemotion(actor, clerkId, to)) fail("FORBIDDEN", "You cannot remove your own admin role");
+    refuseSelfDemotion(actor, clerkId, to);
     const user = await liveUser(ctx, clerkId);
     return { reservation: await reserveDemotion(ctx, actor, clerkId, to), from: user.role };
   },

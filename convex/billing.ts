@@ -14,7 +14,7 @@ import { updatePublicMetadata } from "./lib/clerk";
 import { authedQuery } from "./lib/functions";
 import { recordAudit } from "./lib/audit";
 import { plan } from "./lib/validators";
-import { userByClerkId } from "./lib/viewer";
+import { userByClerkId } from "./lib/users";
 
 export type BillingOutcome = "applied" | "stale" | "tombstoned" | "ignored" | "duplicate";
 

@@ -9,7 +9,7 @@ import { internalMutation } from "./_generated/server";
 import { recordAudit } from "./lib/audit";
 import { userJson } from "./lib/clerkEvents";
 import { applyClerkUser, tombstoneUser, type SyncOutcome } from "./lib/userSync";
-import { userByClerkId } from "./lib/viewer";
+import { userByClerkId } from "./lib/users";
 import type { Doc } from "./_generated/dataModel";
 
 export type WebhookOutcome = SyncOutcome | "duplicate";

@@ -2,7 +2,8 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api";
-import { BODY_MAX, FREE_POST_QUOTA, TITLE_MAX } from "./lib/permissions";
+import { FREE_POST_QUOTA } from "./lib/permissions";
+import { BODY_MAX, TITLE_MAX } from "./lib/postText";
 import { WRITE_BURST } from "./lib/rateLimit";
 import { identityFor, newTest, seedWorld, snapshot } from "./test.world";
 

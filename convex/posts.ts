@@ -1,54 +1,23 @@
 import { paginationOptsValidator } from "convex/server";
 import { v } from "convex/values";
-import { z } from "zod";
-import { internalMutation, type MutationCtx, type QueryCtx } from "./_generated/server";
+import { internalMutation } from "./_generated/server";
 import { internal } from "./_generated/api";
-import type { Doc, Id } from "./_generated/dataModel";
-import { fail } from "./lib/errors";
+import type { Doc } from "./_generated/dataModel";
 import { authedMutation, authedQuery, planMutation, publicQuery } from "./lib/functions";
 import { authorNames, publicPostValidator, UNNAMED_AUTHOR } from "./lib/publicFeed";
-import {
-  canCreatePost,
-  canEditPost,
-  canReadPost,
-  canRemovePost,
-  FREE_POST_QUOTA,
-  hasPro,
-  planIncludes,
-} from "./lib/permissions";
-import { pageOf, parseInput, postInput, postValidator, visibility, type PostView } from "./lib/validators";
-import { userByClerkId, type Viewer } from "./lib/viewer";
+import { FREE_POST_QUOTA, hasPro } from "./lib/permissions";
+import { pageOf, parseInput, postInput, postValidator, publishAtInput, visibility } from "./lib/validators";
 import { paginateChecked } from "./lib/pagination";
 import { recordPostChange } from "./lib/postStats";
-import { deletePostsByAuthor } from "./lib/posts";
-
-/** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
-const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
-
-export function toPostView({ publishJobId: _job, ...post }: Doc<"posts">): PostView {
-  return post;
-}
-
-/**
- * Loads a post the viewer may read. Others' private posts are reported exactly like
- * missing ones (NOT_FOUND), so ids cannot be probed for existence.
- */
-async function readablePost(ctx: QueryCtx, viewer: Viewer, id: Id<"posts">) {
-  const post = await ctx.db.get("posts", id);
-  if (post === null || !canReadPost(viewer.clerkId, viewer, post)) fail("NOT_FOUND", "No such post");
-  return post;
-}
-
-/** Used after readablePost: the viewer may know the post exists, so the refusal says why. */
-function denyPostWrite(): never {
-  return fail("FORBIDDEN", "Only the author can change this post");
-}
-
-async function ownPostForWrite(ctx: MutationCtx, viewer: Viewer, id: Id<"posts">) {
-  const post = await readablePost(ctx, viewer, id);
-  if (!canEditPost(viewer.clerkId, post)) denyPostWrite();
-  return post;
-}
+import {
+  authorMayStillPublish,
+  deletePostsByAuthor,
+  ownPostForWrite,
+  readablePost,
+  removablePost,
+  requireRoomForPost,
+  toPostView,
+} from "./lib/posts";
 
 export const create = authedMutation({
   args: { title: v.string(), body: v.string(), visibility: v.optional(visibility) },
@@ -56,19 +25,7 @@ export const create = authedMutation({
   handler: async (ctx, args) => {
     const input = parseInput(postInput.required(), { title: args.title, body: args.body });
     const { viewer } = ctx;
-    // Only a free plan needs the count, and it reads at most quota + 0 of the caller's own posts.
-    const ownCount =
-      viewer.plan === "pro"
-        ? 0
-        : (
-            await ctx.db
-              .query("posts")
-              .withIndex("by_author", (q) => q.eq("authorId", viewer.clerkId))
-              .take(FREE_POST_QUOTA)
-          ).length;
-    if (!canCreatePost(viewer, ownCount)) {
-      fail("UPGRADE_REQUIRED", `The free plan includes ${FREE_POST_QUOTA} posts`, { requiredPlan: "pro" });
-    }
+    await requireRoomForPost(ctx, viewer);
     const id = await ctx.db.insert("posts", {
       authorId: viewer.clerkId,
       title: input.title,
@@ -112,8 +69,7 @@ export const remove = authedMutation({
   args: { id: v.id("posts") },
   returns: v.null(),
   handler: async (ctx, { id }) => {
-    const post = await readablePost(ctx, ctx.viewer, id);
-    if (!canRemovePost(ctx.viewer.clerkId, ctx.viewer, post)) denyPostWrite();
+    const post = await removablePost(ctx, ctx.viewer, id);
     if (post.publishJobId) await ctx.scheduler.cancel(post.publishJobId);
     await ctx.db.delete("posts", post._id);
     await recordPostChange(ctx, post, null);
@@ -188,12 +144,6 @@ export const listPublic = publicQuery({
   },
 });
 
-const publishAtInput = z
-  .number()
-  .int("publishAt must be a whole number of milliseconds")
-  .refine((t) => t > Date.now(), "publishAt must be in the future")
-  .refine((t) => t <= Date.now() + MAX_SCHEDULE_AHEAD_MS, "publishAt must be within a year");
-
 export const schedulePublish = planMutation("pro")({
   args: { id: v.id("posts"), publishAt: v.number() },
   returns: v.null(),
@@ -242,8 +192,7 @@ export const publishDue = internalMutation({
   handler: async (ctx, { id, publishAt }) => {
     const post = await ctx.db.get("posts", id);
     if (post === null || post.publishAt !== publishAt) return null;
-    const author = await userByClerkId(ctx, post.authorId);
-    const allowed = author !== null && author.deletedAt === undefined && planIncludes(author.plan, "pro");
+    const allowed = await authorMayStillPublish(ctx, post.authorId);
     await ctx.db.patch("posts", id, {
       ...(allowed ? { visibility: "public" as const } : {}),
       publishAt: undefined,

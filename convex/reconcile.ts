@@ -5,7 +5,7 @@ import { internalAction, internalMutation, internalQuery, type MutationCtx } fro
 import { userJson } from "./lib/clerkEvents";
 import { reconcileSummaryValidator, reconcileUsers } from "./lib/reconcile";
 import { applyClerkUser, tombstoneUser } from "./lib/userSync";
-import { userByClerkId } from "./lib/viewer";
+import { userByClerkId } from "./lib/users";
 
 const USERS_PAGE = 500;
 

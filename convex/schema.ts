@@ -1,16 +1,11 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { plan, role, visibility } from "./lib/validators";
+import { plan, userFields, visibility } from "./lib/validators";
 
 export default defineSchema({
   /** One row per Clerk user, written from verified webhooks (or provisionally by users.ensure). */
   users: defineTable({
-    clerkId: v.string(),
-    email: v.string(),
-    name: v.string(),
-    imageUrl: v.string(),
-    role,
-    plan,
+    ...userFields,
     /** Clerk's `updated_at` (ms) of the data this row holds; 0 for a provisional row. */
     clerkUpdatedAt: v.number(),
     /** false while the row holds only token claims (users.ensure before user.created arrived). */

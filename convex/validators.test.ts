@@ -4,7 +4,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { BODY_MAX, TITLE_MAX } from "./lib/permissions";
+import { BODY_MAX, TITLE_MAX } from "./lib/postText";
 import { hasAtMostCodePoints, parseInput, postInput } from "./lib/validators";
 
 describe("hasAtMostCodePoints", () => {

@@ -37,6 +37,7 @@ import type * as lib_publicFeed from "../lib/publicFeed.js";
 import type * as lib_rateLimit from "../lib/rateLimit.js";
 import type * as lib_reconcile from "../lib/reconcile.js";
 import type * as lib_userSync from "../lib/userSync.js";
+import type * as lib_users from "../lib/users.js";
 import type * as lib_validators from "../lib/validators.js";
 import type * as lib_viewer from "../lib/viewer.js";
 import type * as posts from "../posts.js";
@@ -76,6 +77,7 @@ declare const fullApi: ApiFromModules<{
   "lib/rateLimit": typeof lib_rateLimit;
   "lib/reconcile": typeof lib_reconcile;
   "lib/userSync": typeof lib_userSync;
+  "lib/users": typeof lib_users;
   "lib/validators": typeof lib_validators;
   "lib/viewer": typeof lib_viewer;
   posts: typeof posts;

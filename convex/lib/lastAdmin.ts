@@ -32,6 +32,12 @@ async function anotherAdminRemains(ctx: MutationCtx, target: string): Promise<bo
 }
 
 /**
+/** The lock-out's first half, from the arguments alone: nobody removes their own admin role. */
+export function refuseSelfDemotion(actor: string, target: string, role: Role): void {
+  if (isSelfDemotion(actor, target, role)) fail("FORBIDDEN", "You cannot remove your own admin role");
+}
+
+/**
  * Refuses a role change the lock-out forbids; for a demotion, reserves it and returns the
  * reservation (release it if Clerk refuses). A promotion reserves nothing.
  */
@@ -42,7 +48,7 @@ export async function reserveDemotion(
   role: Role,
 ): Promise<Id<"pendingDemotions"> | null> {
   // First, and from the arguments alone: a stale row of the actor's must not make this pass.
-  if (isSelfDemotion(actor, target, role)) fail("FORBIDDEN", "You cannot remove your own admin role");
+  refuseSelfDemotion(actor, target, role);
   if (role === "admin") return null;
   if (!(await anotherAdminRemains(ctx, target))) fail("FORBIDDEN", "The last admin cannot be demoted");
   return await ctx.db.insert("pendingDemotions", { clerkId: target, actor, requestedAt: Date.now() });

@@ -8,8 +8,6 @@ export type Role = (typeof ROLES)[number];
 export type Plan = (typeof PLANS)[number];
 
 export const FREE_POST_QUOTA = 10;
-export const TITLE_MAX = 120;
-export const BODY_MAX = 10_000;
 
 export type Privileges = { role: Role; plan: Plan };
 export type PostRef = { authorId: string; visibility: "private" | "public" };

@@ -4,6 +4,10 @@
  * and surrounding spaces. No imports: the client bundles this module.
  */
 
+/** The longest title and body, in code points (the validators' limits; the SPA's counters show them). */
+export const TITLE_MAX = 120;
+export const BODY_MAX = 10_000;
+
 /** Zero-width and other invisible format characters do not make a title non-blank. */
 const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF]/gu;
 

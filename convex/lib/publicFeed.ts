@@ -2,7 +2,7 @@ import { v, type Infer } from "convex/values";
 import type { Doc } from "../_generated/dataModel";
 import type { QueryCtx } from "../_generated/server";
 import { postValidator } from "./validators";
-import { userByClerkId } from "./viewer";
+import { userByClerkId } from "./users";
 
 /** What the public feed shows for an author with no usable name (never their email: it is private). */
 export const UNNAMED_AUTHOR = "A Gatehouse member";

@@ -18,6 +18,12 @@ async function bucketOf(ctx: QueryCtx, key: string) {
   return { bucket, available, now };
 }
 
+/** A deleted user's bucket goes with them. */
+export async function forgetWrites(ctx: MutationCtx, key: string): Promise<void> {
+  const { bucket } = await bucketOf(ctx, key);
+  if (bucket) await ctx.db.delete("rateLimits", bucket._id);
+}
+
 function refuse(available: number): never {
   const retryAfterMs = Math.ceil((1 - available) / WRITE_REFILL_PER_MS);
   return fail("RATE_LIMITED", "Too many writes; try again shortly", { retryAfterMs });

@@ -9,8 +9,9 @@ import { decidedPlan, deleteItemsOf, followUpPlan } from "./billingSync";
 import { profileFrom, type ClerkUserJson } from "./clerkEvents";
 import { settleDemotions } from "./lastAdmin";
 import { parsePlan, parseRole } from "./permissions";
+import { forgetWrites } from "./rateLimit";
 import { deletePostsByAuthor } from "./posts";
-import { userByClerkId } from "./viewer";
+import { userByClerkId } from "./users";
 
 export type SyncOutcome = "applied" | "stale" | "tombstoned" | "deleted";
 
@@ -77,10 +78,6 @@ export async function tombstoneUser(ctx: MutationCtx, clerkId: string): Promise<
   await deletePostsByAuthor(ctx, clerkId);
   await deleteItemsOf(ctx, clerkId);
   await settleDemotions(ctx, clerkId, null, deletedAt);
-  const bucket = await ctx.db
-    .query("rateLimits")
-    .withIndex("by_key", (q) => q.eq("key", clerkId))
-    .unique();
-  if (bucket) await ctx.db.delete("rateLimits", bucket._id);
+  await forgetWrites(ctx, clerkId);
   return "deleted";
 }

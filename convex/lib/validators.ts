@@ -1,8 +1,7 @@
 import { v, type Infer } from "convex/values";
 import { z } from "zod";
-import { BODY_MAX, TITLE_MAX } from "./permissions";
 import { fail } from "./errors";
-import { countCodePoints, normalizeTitle } from "./postText";
+import { BODY_MAX, countCodePoints, normalizeTitle, TITLE_MAX } from "./postText";
 
 export const role = v.union(v.literal("user"), v.literal("admin"));
 export const plan = v.union(v.literal("free_user"), v.literal("pro"));
@@ -21,25 +20,21 @@ export const postValidator = v.object({
 });
 export type PostView = Infer<typeof postValidator>;
 
-export const viewerValidator = v.object({
+/** A user's profile and privileges: the users table's own fields (schema.ts) and what callers see. */
+export const userFields = {
   clerkId: v.string(),
   email: v.string(),
   name: v.string(),
   imageUrl: v.string(),
   role,
   plan,
-  synced: v.boolean(),
-});
+};
+
+export const viewerValidator = v.object({ ...userFields, synced: v.boolean() });
 
 export const adminUserValidator = v.object({
-  clerkId: v.string(),
-  email: v.string(),
-  name: v.string(),
-  imageUrl: v.string(),
-  role,
-  plan,
+  ...viewerValidator.fields,
   planOverride: v.optional(plan),
-  synced: v.boolean(),
   deletedAt: v.optional(v.number()),
 });
 
@@ -87,6 +82,15 @@ const body = z
   .refine((s) => hasAtMostCodePoints(s, BODY_MAX), `Body must be at most ${BODY_MAX} characters`);
 
 export const postInput = z.object({ title: title.optional(), body: body.optional() });
+
+/** Scheduling further ahead than this is almost certainly a unit mistake (seconds vs ms). */
+const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 60 * 60 * 1000;
+
+export const publishAtInput = z
+  .number()
+  .int("publishAt must be a whole number of milliseconds")
+  .refine((t) => t > Date.now(), "publishAt must be in the future")
+  .refine((t) => t <= Date.now() + MAX_SCHEDULE_AHEAD_MS, "publishAt must be within a year");
 
 /** Parses with zod and turns failures into INVALID_INPUT with the issues as details. */
 export function parseInput<T>(schema: z.ZodType<T, unknown>, value: unknown): T {

@@ -4,6 +4,7 @@ import type { MutationCtx, QueryCtx } from "../_generated/server";
 import { fail } from "./errors";
 import { decidePlan, parseOverride, planFromPlaClaim } from "./billing";
 import { parsePlan, parseRole, planIncludes, type Plan, type Privileges, type Role } from "./permissions";
+import { userByClerkId } from "./users";
 
 /** The caller as every function sees it: resolved once, from verified sources only. */
 export type Viewer = {
@@ -71,13 +72,6 @@ export function effectivePrivileges(claims: TokenClaims, row: Doc<"users"> | nul
   const synced = { role: row.role, plan: row.plan };
   if (claims.asOfMs === undefined) return lesser(synced, token);
   return row.clerkUpdatedAt >= claims.asOfMs ? synced : token;
-}
-
-export function userByClerkId(ctx: QueryCtx, clerkId: string) {
-  return ctx.db
-    .query("users")
-    .withIndex("by_clerkId", (q) => q.eq("clerkId", clerkId))
-    .unique();
 }
 
 function viewerFrom(identity: UserIdentity, row: Doc<"users"> | null): Viewer {

@@ -1,5 +1,5 @@
 import { ConvexError } from "convex/values";
-import type { AppErrorData, ErrorCode } from "../../convex/lib/errors";
+import { errorCodeOf, type AppErrorData, type ErrorCode } from "../../convex/lib/errors";
 
 const messages: Record<ErrorCode, string> = {
   UNAUTHENTICATED: "Please sign in again.",
@@ -11,9 +11,8 @@ const messages: Record<ErrorCode, string> = {
   UPSTREAM_ERROR: "The identity service is unavailable; nothing was changed.",
 };
 
-export function errorCode(error: unknown): ErrorCode | undefined {
-  return error instanceof ConvexError ? (error.data as AppErrorData).code : undefined;
-}
+/** The server's error code of a refusal (the same reader the server's tests use). */
+export const errorCode = errorCodeOf;
 
 /** A sentence for the user: the server's own message for typed errors, a generic one otherwise. */
 export function errorMessage(error: unknown): string {

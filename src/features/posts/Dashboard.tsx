@@ -43,7 +43,6 @@ export function Dashboard() {
                 <PostItem
                   key={post._id}
                   post={post}
-                  editable
                   onDelete={(p) => deletes.schedule({ id: p._id, title: p.title })}
                 />
               ))}

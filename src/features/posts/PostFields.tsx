@@ -1,5 +1,5 @@
 import type { Ref } from "react";
-import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
+import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/postText";
 import { CharCounter } from "./CharCounter";
 import { bodyLength, titleLength } from "./text";
 

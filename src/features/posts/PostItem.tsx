@@ -1,7 +1,7 @@
 import { useMutation } from "convex/react";
 import { useEffect, useRef, useState } from "react";
 import { api } from "../../../convex/_generated/api";
-import { hasPro } from "../../../convex/lib/permissions";
+import { canEditPost, canRemovePost, hasPro } from "../../../convex/lib/permissions";
 import type { PostView } from "../../../convex/lib/validators";
 import { useViewer } from "../../auth/useViewer";
 import { useToast } from "../../components/toast/toastContext";
@@ -11,19 +11,15 @@ import { usePatientCall } from "./usePatientCall";
 import "./posts.css";
 
 /**
- * One post. Editable (the author's dashboard): edit in place, make public/private, call off a
- * scheduled publish, delete (the dashboard holds the deletion back for its undo).
+ * One post, with what the viewer may do to it asked of the same rules the server enforces
+ * (convex/lib/permissions.ts; UX only): the author edits in place, makes it public or private and
+ * calls off a scheduled publish; whoever may remove it deletes it (the dashboard holds the
+ * deletion back for its undo).
  */
-export function PostItem({
-  post,
-  editable,
-  onDelete,
-}: {
-  post: PostView;
-  editable: boolean;
-  onDelete?: (post: PostView) => void;
-}) {
+export function PostItem({ post, onDelete }: { post: PostView; onDelete?: (post: PostView) => void }) {
   const viewer = useViewer();
+  const canEdit = !!viewer && canEditPost(viewer.clerkId, post);
+  const canRemove = !!viewer && canRemovePost(viewer.clerkId, viewer, post);
   const update = useMutation(api.posts.update);
   const cancelSchedule = useMutation(api.posts.cancelSchedule);
   const toast = useToast();
@@ -70,7 +66,7 @@ export function PostItem({
         <p className="post-schedule">
           <span className="badge scheduled">Scheduled</span> Publishes{" "}
           <time dateTime={new Date(post.publishAt).toISOString()}>{formatWhen(post.publishAt)}</time>
-          {editable && (
+          {canEdit && (
             <button
               type="button"
               className="text-button"
@@ -86,19 +82,23 @@ export function PostItem({
       )}
       {post.body && <p className="post-body">{post.body}</p>}
       <div className="post-meta muted small">{formatWhen(post._creationTime)}</div>
-      {editable && (
+      {(canEdit || (canRemove && onDelete)) && (
         <div className="post-actions">
-          <button type="button" ref={editButton} onClick={() => setEditing(true)}>
-            Edit
-          </button>
-          <button
-            type="button"
-            disabled={pending}
-            onClick={() => void act(() => update({ id: post._id, visibility: toggle }), `Made ${toggle}`)}
-          >
-            Make {toggle}
-          </button>
-          {onDelete && (
+          {canEdit && (
+            <>
+              <button type="button" ref={editButton} onClick={() => setEditing(true)}>
+                Edit
+              </button>
+              <button
+                type="button"
+                disabled={pending}
+                onClick={() => void act(() => update({ id: post._id, visibility: toggle }), `Made ${toggle}`)}
+              >
+                Make {toggle}
+              </button>
+            </>
+          )}
+          {canRemove && onDelete && (
             <button type="button" className="danger" onClick={() => onDelete(post)}>
               Delete
             </button>

@@ -173,7 +173,7 @@ describe("editing a post in place", () => {
   test("Save sends only what changed, with counters, and closes the form", async () => {
     wrap(
       <ul>
-        <PostItem post={post()} editable />
+        <PostItem post={post()} />
       </ul>,
     );
     fireEvent.click(screen.getByRole("button", { name: "Edit" }));
@@ -190,7 +190,7 @@ describe("editing a post in place", () => {
   test("Cancel and Escape leave the post as it was", () => {
     wrap(
       <ul>
-        <PostItem post={post()} editable />
+        <PostItem post={post()} />
       </ul>,
     );
     fireEvent.click(screen.getByRole("button", { name: "Edit" }));
@@ -208,7 +208,7 @@ describe("editing a post in place", () => {
     const publishAt = Date.now() + 86_400_000;
     wrap(
       <ul>
-        <PostItem post={post({ publishAt })} editable />
+        <PostItem post={post({ publishAt })} />
       </ul>,
     );
     fireEvent.click(screen.getByRole("button", { name: "Edit" }));
@@ -225,7 +225,7 @@ describe("editing a post in place", () => {
     const publishAt = Date.now() + 86_400_000;
     wrap(
       <ul>
-        <PostItem post={post({ publishAt })} editable />
+        <PostItem post={post({ publishAt })} />
       </ul>,
     );
     expect(
@@ -326,5 +326,37 @@ describe("delete with undo", () => {
     dashboard();
     expect(screen.getAllByRole("heading", { level: 1 }).map((h) => h.textContent)).toEqual(["My posts"]);
     expect(document.title).toBe("My posts · Gatehouse");
+  });
+});
+
+describe("what a post offers asks the server's own rules", () => {
+  const buttons = () => screen.queryAllByRole("button").map((b) => b.textContent);
+
+  test("the author may edit, publish and delete", () => {
+    wrap(
+      <ul>
+        <PostItem post={post({ publishAt: Date.UTC(2027, 0, 1) })} onDelete={vi.fn()} />
+      </ul>,
+    );
+    expect(buttons()).toEqual(["Cancel schedule", "Edit", "Make public", "Delete"]);
+  });
+
+  test("someone else's public post offers nothing to a member", () => {
+    wrap(
+      <ul>
+        <PostItem post={post({ authorId: "user_other", visibility: "public" })} onDelete={vi.fn()} />
+      </ul>,
+    );
+    expect(buttons()).toEqual([]);
+  });
+
+  test("an administrator may delete another member's post, not edit it", () => {
+    server.viewer = { ...server.viewer, role: "admin" };
+    wrap(
+      <ul>
+        <PostItem post={post({ authorId: "user_other" })} onDelete={vi.fn()} />
+      </ul>,
+    );
+    expect(buttons()).toEqual(["Delete"]);
   });
 });

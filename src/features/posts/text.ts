@@ -3,8 +3,7 @@
  * code points, not UTF-16 units, and a title is measured after invisible characters and
  * surrounding spaces go.
  */
-import { BODY_MAX, TITLE_MAX } from "../../../convex/lib/permissions";
-import { countCodePoints, normalizeTitle } from "../../../convex/lib/postText";
+import { BODY_MAX, countCodePoints, normalizeTitle, TITLE_MAX } from "../../../convex/lib/postText";
 
 export const titleLength = (title: string) => countCodePoints(normalizeTitle(title));
 export const bodyLength = (body: string) => countCodePoints(body);
