@@ -27,6 +27,14 @@ export type AuthProviderConfig =
 
 export type Identity = Record<string, unknown> & { tokenIdentifier: string; subject: string; issuer: string };
 
+/**
+ * The key under which an identity's cached query results and convex-test accessors are shared:
+ * the whole identity, since any claim may change what a function returns.
+ */
+export function identityKey(identity: Identity | null): string {
+  return identity === null ? "" : JSON.stringify(identity);
+}
+
 export type VerifiedToken = { identity: Identity; /** seconds since epoch */ exp: number };
 
 export class AuthFailure extends Error {

@@ -21,6 +21,7 @@ import { MAX_VALUE_NESTING, nestsDeeperThan } from "./limits.ts";
 import {
   AuthFailure,
   AuthVerifier,
+  identityKey,
   providersFromConfig,
   type AuthProviderConfig,
   type Identity,
@@ -31,11 +32,13 @@ import { ModuleGeneration } from "./modules.ts";
 import {
   canonicalizeUdfPath,
   Clock,
+  failureOf,
+  isConvexError,
   newRequestId,
-  serverErrorMessage,
   type FunctionResult,
   type UdfType,
 } from "./protocol.ts";
+import { QueryCache } from "./queryCache.ts";
 import {
   parseCursor,
   ReadSet,
@@ -109,33 +112,6 @@ type ScheduledJobDoc = Document & {
   scheduledTime: number;
   state: { kind: string };
 };
-
-function isConvexError(e: unknown): e is Error & { data: Value } {
-  return typeof e === "object" && e !== null && Symbol.for("ConvexError") in e;
-}
-
-/** A thrown value as Convex reports it: message text plus `errorData` only for ConvexError. */
-export function failureOf(e: unknown, logLines: string[]): FunctionResult {
-  const requestId = newRequestId();
-  if (isConvexError(e)) {
-    let errorData: JSONValue;
-    try {
-      errorData = convexToJson(e.data === undefined ? null : e.data);
-    } catch {
-      errorData = null;
-    }
-    return {
-      ok: false,
-      message: serverErrorMessage(requestId, "ConvexError", e.message),
-      errorData,
-      logLines,
-      journal: null,
-    };
-  }
-  const name = e instanceof Error ? e.name : "Error";
-  const message = e instanceof Error ? e.message : String(e);
-  return { ok: false, message: serverErrorMessage(requestId, name, message), logLines, journal: null };
-}
 
 function typeName(fn: RegisteredFunction): string {
   return fn.isQuery ? "Query" : fn.isMutation ? "Mutation" : fn.isAction ? "Action" : "HttpAction";
@@ -337,47 +313,6 @@ function captureMutationResults(
   return wrapped;
 }
 
-// ---------- cached query results shared by subscriptions ----------
-
-export interface QuerySubscriber {
-  /** The entry's result changed or is about to: schedule an update. */
-  wake(): void;
-}
-
-export class QueryEntry {
-  readonly key: string;
-  readonly udfPath: string;
-  readonly argsJson: JSONValue;
-  readonly identity: Identity | null;
-  readonly identityKey: string;
-  readonly journalIn: string | null;
-  result: FunctionResult | null = null;
-  reads: ReadSet | null = null;
-  runningReads: ReadSet | null = null;
-  running: Promise<void> | null = null;
-  stale = true;
-  invalidatedWhileRunning = false;
-  /** Increments on every run, so a subscriber can tell it has not seen the latest result. */
-  version = 0;
-  readonly subscribers = new Set<QuerySubscriber>();
-
-  constructor(
-    key: string,
-    udfPath: string,
-    argsJson: JSONValue,
-    identity: Identity | null,
-    identityKey: string,
-    journalIn: string | null,
-  ) {
-    this.key = key;
-    this.udfPath = udfPath;
-    this.argsJson = argsJson;
-    this.identity = identity;
-    this.identityKey = identityKey;
-    this.journalIn = journalIn;
-  }
-}
-
 export type CommitInfo = {
   ts: bigint;
   /** Documents written (inserted, replaced, deleted). */
@@ -420,9 +355,6 @@ export class Runtime {
   readonly verifier = new AuthVerifier();
   readonly events = new EventEmitter();
   private engine!: Engine;
-  private readonly entries = new Map<string, QueryEntry>();
-  /** Counts query entries whose arguments are too nested to share (see acquire). */
-  private tooNestedEntries = 0;
   private readonly jobTimers = new Map<string, NodeJS.Timeout>();
   private readonly cronTimers = new Set<NodeJS.Timeout>();
   private readonly root = AsyncLocalStorage.snapshot();
@@ -442,6 +374,12 @@ export class Runtime {
     reloads: 0,
   };
   readonly recentCommits: CommitInfo[] = [];
+  /** Query results shared by subscriptions (sync.ts). */
+  readonly queryCache = new QueryCache(
+    (entry, reads) =>
+      this.run("query", entry.udfPath, entry.argsJson, entry.identity, { reads, journal: entry.journalIn }),
+    this.counters,
+  );
 
   private constructor(options: RuntimeOptions) {
     this.options = options;
@@ -622,26 +560,7 @@ export class Runtime {
     }
     this.counters.commits++;
 
-    let invalidated = 0;
-    let affected = 0;
-    const toWake = new Set<QuerySubscriber>();
-    for (const entry of this.entries.values()) {
-      if (entry.running) {
-        if (entry.runningReads?.affectedBy(changes) || entry.reads?.affectedBy(changes)) {
-          if (!entry.invalidatedWhileRunning) {
-            entry.invalidatedWhileRunning = true;
-            invalidated++;
-            affected += entry.subscribers.size;
-          }
-          for (const s of entry.subscribers) toWake.add(s);
-        }
-      } else if (!entry.stale && entry.reads?.affectedBy(changes)) {
-        entry.stale = true;
-        invalidated++;
-        affected += entry.subscribers.size;
-        for (const s of entry.subscribers) toWake.add(s);
-      }
-    }
+    const { invalidated, affected, toWake } = this.queryCache.invalidate(changes);
 
     const jobs: { id: string; time: number }[] = [];
     const cancelled: string[] = [];
@@ -711,10 +630,6 @@ export class Runtime {
 
   // ----- function execution -----
 
-  identityKey(identity: Identity | null): string {
-    return identity === null ? "" : JSON.stringify(identity);
-  }
-
   /** Runs a public function for a client. */
   async run(
     kind: UdfType | "any",
@@ -742,7 +657,7 @@ export class Runtime {
       } catch (error) {
         return failureOf(error, []);
       }
-      const acc = engine.accessorFor(identity, this.identityKey(identity));
+      const acc = engine.accessorFor(identity, identityKey(identity));
       const ref = makeFunctionReference(canonical);
       if (resolved.kind === "mutation") this.counters.mutations++;
       if (resolved.kind === "action") this.counters.actions++;
@@ -788,7 +703,7 @@ export class Runtime {
       const fn = found[0] as HttpHandler & { _handler?: HttpHandler };
       const handler: HttpHandler = fn._handler ?? fn;
       const identity = auth instanceof AuthFailure ? null : auth;
-      const acc = engine.accessorFor(identity, this.identityKey(identity));
+      const acc = engine.accessorFor(identity, identityKey(identity));
       let response: Response | undefined;
       try {
         await callStore.run(ctx, () =>
@@ -823,98 +738,6 @@ export class Runtime {
       if (ctx.logLines.length > 0)
         this.options.onFunctionLogs?.(`H(${request.method} ${path})`, ctx.logLines);
     }
-  }
-
-  // ----- query cache -----
-
-  acquire(
-    identity: Identity | null,
-    udfPath: string,
-    argsJson: JSONValue,
-    journal: string | null,
-    sub: QuerySubscriber,
-  ): QueryEntry {
-    const canonical = canonicalizeUdfPath(udfPath);
-    const identityKey = this.identityKey(identity);
-    // Arguments too deeply nested to stringify are refused by run() (TooNestedError); their
-    // entry gets a key of its own instead of a shared one.
-    const key = nestsDeeperThan(argsJson)
-      ? `too-nested:${++this.tooNestedEntries}`
-      : JSON.stringify([identityKey, canonical, argsJson, journal]);
-    let entry = this.entries.get(key);
-    if (!entry) {
-      entry = new QueryEntry(key, canonical, argsJson, identity, identityKey, journal);
-      this.entries.set(key, entry);
-    }
-    entry.subscribers.add(sub);
-    return entry;
-  }
-
-  release(entry: QueryEntry, sub: QuerySubscriber): void {
-    entry.subscribers.delete(sub);
-    if (entry.subscribers.size === 0 && !entry.running && this.entries.get(entry.key) === entry) {
-      this.entries.delete(entry.key);
-    }
-  }
-
-  /**
-   * After a run that produced a new journal, the subscription moves to the entry keyed by it;
-   * seed that entry with the run's result (same snapshot, same reads).
-   */
-  rekey(entry: QueryEntry, journal: string | null, sub: QuerySubscriber): QueryEntry {
-    const next = this.acquire(entry.identity, entry.udfPath, entry.argsJson, journal, sub);
-    if (next !== entry && next.result === null && !next.running && entry.result) {
-      next.result = entry.result;
-      next.reads = entry.reads;
-      next.stale = entry.stale;
-      next.version = 1;
-    }
-    this.release(entry, sub);
-    return next;
-  }
-
-  /** The entry's current result, re-running it if a commit invalidated it. */
-  async resolve(entry: QueryEntry): Promise<FunctionResult> {
-    while (entry.stale || entry.running) {
-      if (entry.running) {
-        await entry.running;
-        continue;
-      }
-      entry.running = this.runEntry(entry);
-      await entry.running;
-    }
-    return entry.result!;
-  }
-
-  private async runEntry(entry: QueryEntry): Promise<void> {
-    entry.stale = false;
-    entry.invalidatedWhileRunning = false;
-    const reads = new ReadSet();
-    entry.runningReads = reads;
-    try {
-      const result = await this.run("query", entry.udfPath, entry.argsJson, entry.identity, {
-        reads,
-        journal: entry.journalIn,
-      });
-      entry.result = result;
-      entry.reads = reads;
-      entry.version++;
-      this.counters.queryRuns++;
-      if (entry.invalidatedWhileRunning) entry.stale = true;
-    } catch (error) {
-      entry.result = failureOf(error, []);
-      entry.reads = reads;
-      entry.version++;
-    } finally {
-      entry.runningReads = null;
-      entry.running = null;
-      if (entry.subscribers.size === 0 && this.entries.get(entry.key) === entry)
-        this.entries.delete(entry.key);
-    }
-  }
-
-  get cachedQueryCount(): number {
-    return this.entries.size;
   }
 
   // ----- scheduler -----
@@ -1114,19 +937,14 @@ export class Runtime {
       next.adopt(this.engine);
       this.install(next);
       this.counters.reloads++;
-      for (const entry of this.entries.values()) {
-        if (entry.running) entry.invalidatedWhileRunning = true;
-        else entry.stale = true;
-      }
+      this.queryCache.invalidateAll();
     } finally {
       this.paused = null;
       resume();
     }
     this.armCrons();
     this.defer(() => {
-      const subs = new Set<QuerySubscriber>();
-      for (const entry of this.entries.values()) for (const s of entry.subscribers) subs.add(s);
-      for (const s of subs) s.wake();
+      for (const s of this.queryCache.subscribers()) s.wake();
       this.events.emit("reload", { generation: this.generation, ms: Date.now() - started });
     });
     return true;

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import type { JSONValue } from "convex/values";
+import { convexToJson, type JSONValue, type Value } from "convex/values";
 
 /** The convex npm version this backend speaks for (`GET /version`). */
 export const CONVEX_VERSION = "1.48.0";
@@ -91,6 +91,34 @@ export function newRequestId(): string {
 /** The text Convex puts in `errorMessage` / `result` for a failed function. */
 export function serverErrorMessage(requestId: string, name: string, message: string): string {
   return `[Request ID: ${requestId}] Server Error\nUncaught ${name}: ${message}`;
+}
+
+/** A `ConvexError`, recognised as `convex/values` marks it (`Symbol.for("ConvexError")`), whichever copy of the class threw it. */
+export function isConvexError(e: unknown): e is Error & { data: Value } {
+  return typeof e === "object" && e !== null && Symbol.for("ConvexError") in e;
+}
+
+/** A thrown value as Convex reports it: message text plus `errorData` only for ConvexError. */
+export function failureOf(e: unknown, logLines: string[]): FunctionResult {
+  const requestId = newRequestId();
+  if (isConvexError(e)) {
+    let errorData: JSONValue;
+    try {
+      errorData = convexToJson(e.data === undefined ? null : e.data);
+    } catch {
+      errorData = null;
+    }
+    return {
+      ok: false,
+      message: serverErrorMessage(requestId, "ConvexError", e.message),
+      errorData,
+      logLines,
+      journal: null,
+    };
+  }
+  const name = e instanceof Error ? e.name : "Error";
+  const message = e instanceof Error ? e.message : String(e);
+  return { ok: false, message: serverErrorMessage(requestId, name, message), logLines, journal: null };
 }
 
 export type LogLevel = "DEBUG" | "ERROR" | "WARN" | "INFO" | "LOG";

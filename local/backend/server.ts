@@ -630,7 +630,7 @@ export async function startBackend(options: BackendOptions = {}): Promise<Backen
       return {
         sessions: sessions.size,
         subscriptions,
-        cachedQueries: runtime.cachedQueryCount,
+        cachedQueries: runtime.queryCache.size,
         ...runtime.counters,
         transitions: sessionStats.transitions,
         authErrors: sessionStats.authErrors,

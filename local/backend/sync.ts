@@ -16,7 +16,8 @@
 import type { WebSocket } from "ws";
 import type { JSONValue } from "convex/values";
 import { AuthFailure, type Identity } from "./auth.ts";
-import type { QueryEntry, QuerySubscriber, Runtime } from "./engine.ts";
+import type { Runtime } from "./engine.ts";
+import type { QueryEntry, QuerySubscriber } from "./queryCache.ts";
 import {
   MAX_BUFFERED_BYTES,
   MAX_PENDING_MESSAGES,
@@ -147,7 +148,7 @@ export class SyncSession implements QuerySubscriber {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.pingTimer);
-    for (const sub of this.subs.values()) if (sub.entry) this.runtime.release(sub.entry, this);
+    for (const sub of this.subs.values()) if (sub.entry) this.runtime.queryCache.release(sub.entry, this);
     this.subs.clear();
     // Let the closing handshake be read, and the update loop see `closed`.
     if (this.ws.isPaused) this.ws.resume();
@@ -270,7 +271,7 @@ export class SyncSession implements QuerySubscriber {
           else {
             const sub = this.subs.get(mod.queryId);
             if (sub) {
-              if (sub.entry) this.runtime.release(sub.entry, this);
+              if (sub.entry) this.runtime.queryCache.release(sub.entry, this);
               this.subs.delete(mod.queryId);
             }
             this.pendingRemovals.push(mod.queryId);
@@ -342,7 +343,7 @@ export class SyncSession implements QuerySubscriber {
 
   private addQuery(mod: AddQuery): void {
     const existing = this.subs.get(mod.queryId);
-    if (existing?.entry) this.runtime.release(existing.entry, this);
+    if (existing?.entry) this.runtime.queryCache.release(existing.entry, this);
     this.subs.set(mod.queryId, {
       queryId: mod.queryId,
       udfPath: mod.udfPath,
@@ -588,7 +589,7 @@ export class SyncSession implements QuerySubscriber {
       // A new identity: every query runs again as that identity (results still hash-deduped).
       this.identityChanged = false;
       for (const sub of this.subs.values()) {
-        if (sub.entry) this.runtime.release(sub.entry, this);
+        if (sub.entry) this.runtime.queryCache.release(sub.entry, this);
         sub.entry = null;
         sub.seenVersion = -1;
       }
@@ -596,17 +597,17 @@ export class SyncSession implements QuerySubscriber {
 
     const work = [...this.subs.values()].map(async (sub) => {
       if (sub.entry === null)
-        sub.entry = this.runtime.acquire(identity, sub.udfPath, sub.argsJson, sub.journal, this);
+        sub.entry = this.runtime.queryCache.acquire(identity, sub.udfPath, sub.argsJson, sub.journal, this);
       const entry = sub.entry;
-      if (!entry.stale && !entry.running && entry.version === sub.seenVersion) return null;
+      if (this.runtime.queryCache.isFresh(entry, sub.seenVersion)) return null;
       const result = sub.udfPath.startsWith("\u0000component:")
         ? this.componentError(sub.udfPath.slice("\u0000component:".length))!
-        : await this.runtime.resolve(entry);
+        : await this.runtime.queryCache.resolve(entry);
       if (this.subs.get(sub.queryId) !== sub || sub.entry !== entry) return null;
       sub.seenVersion = entry.version;
       if (result.ok && result.journal !== null && result.journal !== sub.journal) {
         sub.journal = result.journal;
-        sub.entry = this.runtime.rekey(entry, result.journal, this);
+        sub.entry = this.runtime.queryCache.rekey(entry, result.journal, this);
         sub.seenVersion = sub.entry.version;
       }
       const hash = result.ok
