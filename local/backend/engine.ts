@@ -14,304 +14,16 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
-import { convexTest } from "convex-test";
-import { makeFunctionReference } from "convex/server";
 import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
-import { MAX_VALUE_NESTING, nestsDeeperThan } from "./limits.ts";
-import {
-  AuthFailure,
-  AuthVerifier,
-  identityKey,
-  providersFromConfig,
-  type AuthProviderConfig,
-  type Identity,
-} from "./auth.ts";
+import { AuthFailure, AuthVerifier, type Identity } from "./auth.ts";
 import { callStore, installCallGlobals, newCallContext, type CallContext } from "./context.ts";
-import { Journal, type ReplayRecord, type StoredState } from "./journal.ts";
-import { ModuleGeneration } from "./modules.ts";
-import {
-  canonicalizeUdfPath,
-  Clock,
-  failureOf,
-  isConvexError,
-  newRequestId,
-  type FunctionResult,
-  type UdfType,
-} from "./protocol.ts";
+import { Engine, type ScheduledJobDoc } from "./convexTestAdapter.ts";
+import { callHttpAction, callPublicFunction, type CallOptions, type CallSetting } from "./execution.ts";
+import { Journal, type ReplayRecord } from "./journal.ts";
+import { canonicalizeUdfPath, Clock, type FunctionResult, type UdfType } from "./protocol.ts";
 import { QueryCache } from "./queryCache.ts";
-import {
-  parseCursor,
-  ReadSet,
-  sourceTable,
-  tableNameFromId,
-  type Document,
-  type DocumentChange,
-  type QuerySource,
-} from "./readset.ts";
-
-type SerializedQuery = { source: QuerySource; operators: ({ limit: number } | { filter: unknown })[] };
-
-function limitOf(query: SerializedQuery): number | null {
-  for (const op of query.operators) if ("limit" in op) return op.limit;
-  return null;
-}
-
-// ---------- convex-test internals (see patches/convex-test+0.0.70.patch) ----------
-
-type DatabaseFake = {
-  _documents: Record<string, Document>;
-  _tableIds: Map<string, Set<string>>;
-  _storage: Record<string, unknown>;
-  _nextDocId: number;
-  _lastCreationTime: number;
-  _writes: Record<string, Document | null>[];
-  _schema: { tables: Map<string, { indexes: { indexDescriptor: string; fields: string[] }[] }> } | null;
-  commit(commitTs: bigint | null): void;
-  patch(table: string, id: string, value: Record<string, JSONValue>): void;
-};
-
-type ConvexGlobal = {
-  components: Record<string, { db: DatabaseFake }>;
-  transactionManager: { _lastCommitTs: bigint };
-  syscall: (op: string, json: string) => string;
-  asyncSyscall: (op: string, json: string) => Promise<string>;
-  externalScheduler?: boolean;
-};
-
-type Accessor = {
-  query(ref: unknown, args: unknown): Promise<unknown>;
-  mutation(ref: unknown, args: unknown): Promise<unknown>;
-  action(ref: unknown, args?: unknown): Promise<unknown>;
-  withIdentity(identity: Record<string, unknown>): Accessor;
-};
-
-type TestInstance = Accessor & {
-  _localBackend?: {
-    convexGlobal: ConvexGlobal;
-    runScheduledFunction(job: { jobId: string; udfPath: string; args: Value }): Promise<void>;
-  };
-};
-
-type RegisteredFunction = {
-  isQuery?: boolean;
-  isMutation?: boolean;
-  isAction?: boolean;
-  isPublic?: boolean;
-  isInternal?: boolean;
-};
-
-type HttpRouterLike = {
-  lookup(path: string, method: string): readonly [unknown, string, string] | null;
-};
-
-type HttpHandler = (ctx: Record<string, unknown>, request: Request) => Promise<Response>;
-
-type ScheduledJobDoc = Document & {
-  name: string;
-  args: Value[];
-  scheduledTime: number;
-  state: { kind: string };
-};
-
-function typeName(fn: RegisteredFunction): string {
-  return fn.isQuery ? "Query" : fn.isMutation ? "Mutation" : fn.isAction ? "Action" : "HttpAction";
-}
-
-// ---------- one engine generation ----------
-
-class Engine {
-  readonly modules: ModuleGeneration;
-  readonly t: TestInstance;
-  readonly cg: ConvexGlobal;
-  readonly db: DatabaseFake;
-  readonly authProviders: AuthProviderConfig[];
-  readonly crons: unknown;
-  private readonly accessors = new Map<string, Accessor>();
-
-  private constructor(
-    modules: ModuleGeneration,
-    t: TestInstance,
-    authProviders: AuthProviderConfig[],
-    crons: unknown,
-  ) {
-    this.modules = modules;
-    this.t = t;
-    const local = t._localBackend;
-    if (!local) {
-      throw new Error(
-        "convex-test is not patched for the local backend: run `npx patch-package` (patches/convex-test+*.patch)",
-      );
-    }
-    this.cg = local.convexGlobal;
-    const root = this.cg.components[""];
-    if (!root) throw new Error("convex-test has no root component");
-    this.db = root.db;
-    this.authProviders = authProviders;
-    this.crons = crons;
-  }
-
-  static async create(convexDir: string, env: Record<string, string>): Promise<Engine> {
-    const modules = new ModuleGeneration(convexDir);
-    if (!modules.files.some((f) => f.startsWith("_generated/"))) {
-      throw new Error(`${convexDir} has no _generated/ directory (run \`npx convex codegen\`)`);
-    }
-    const ctx = newCallContext(env);
-    const loaded = await callStore.run(ctx, async () => {
-      // Import everything up front: module-level code sees the deployment env, and a broken
-      // module fails this generation (like a failed push) instead of a later call.
-      for (const modulePath of modules.entryPoints) await modules.import(modulePath);
-      const schema = modules.has("schema") ? (await modules.import("schema"))["default"] : undefined;
-      const authConfig = modules.has("auth.config")
-        ? (await modules.import("auth.config"))["default"]
-        : undefined;
-      const crons = modules.isEntryPoint("crons") ? (await modules.import("crons"))["default"] : undefined;
-      return { schema, authConfig, crons };
-    });
-    const options = {
-      schema: loaded.schema,
-      modules: captureMutationResults(modules.convexTestModules()),
-      transactionLimits: true,
-    };
-    const t = convexTest(options as Parameters<typeof convexTest>[0]) as unknown as TestInstance;
-    return new Engine(modules, t, providersFromConfig(loaded.authConfig), loaded.crons);
-  }
-
-  accessorFor(identity: Identity | null, key: string): Accessor {
-    if (identity === null) return this.t;
-    let acc = this.accessors.get(key);
-    if (!acc) {
-      acc = this.t.withIdentity(identity);
-      if (this.accessors.size > 1000) this.accessors.clear();
-      this.accessors.set(key, acc);
-    }
-    return acc;
-  }
-
-  /** Resolves a client-callable function: public, of the expected type. */
-  async resolvePublic(
-    canonical: string,
-    kind: UdfType | "any",
-  ): Promise<{ ok: true; kind: UdfType } | { ok: false; message: string }> {
-    const [modulePath = "", exportName = "default"] = canonical.split(":");
-    const notFound = {
-      ok: false as const,
-      message: `Could not find public function for '${canonical}'. Did you forget to run \`npx convex dev\` or \`npx convex deploy\`?`,
-    };
-    if (!this.modules.isEntryPoint(modulePath)) return notFound;
-    let fn: RegisteredFunction | undefined;
-    try {
-      fn = (await this.modules.import(modulePath))[exportName] as RegisteredFunction | undefined;
-    } catch {
-      return notFound;
-    }
-    if (!fn || (typeof fn !== "object" && typeof fn !== "function") || fn.isPublic !== true) return notFound;
-    const actual: UdfType | null = fn.isQuery
-      ? "query"
-      : fn.isMutation
-        ? "mutation"
-        : fn.isAction
-          ? "action"
-          : null;
-    if (actual === null) return notFound;
-    if (kind !== "any" && actual !== kind) {
-      const expected = kind === "query" ? "Query" : kind === "mutation" ? "Mutation" : "Action";
-      return {
-        ok: false,
-        message: `Trying to execute ${canonical} as ${expected}, but it is defined as ${typeName(fn)}.`,
-      };
-    }
-    return { ok: true, kind: actual };
-  }
-
-  /** The sort key of a source as convex-test orders it (and encodes cursors): index fields, _creationTime, _id. */
-  sortFields(source: QuerySource): string[] | null {
-    if (source.type === "FullTableScan") return ["_creationTime", "_id"];
-    if (source.type !== "IndexRange") return null;
-    const index = source.indexName.split(".")[1];
-    if (index === "by_creation_time") return ["_creationTime", "_id"];
-    if (index === "by_id") return ["_id"];
-    const fields = this.db._schema?.tables
-      .get(sourceTable(source))
-      ?.indexes.find((i) => i.indexDescriptor === index)?.fields;
-    return fields ? [...fields, "_creationTime", "_id"] : null;
-  }
-
-  /** Puts documents into a fresh engine, keeping ids and creation times. */
-  hydrate(state: StoredState): void {
-    const docs: Record<string, Document> = {};
-    const tableIds = new Map<string, Set<string>>();
-    for (const [id, json] of state.docs) {
-      const table = tableNameFromId(id);
-      if (table === null) continue;
-      docs[id] = jsonToConvex(json) as Document;
-      let set = tableIds.get(table);
-      if (!set) tableIds.set(table, (set = new Set()));
-      set.add(id);
-    }
-    this.db._documents = docs;
-    this.db._tableIds = tableIds;
-    this.db._nextDocId = Math.max(this.db._nextDocId, state.nextDocId);
-    this.db._lastCreationTime = Math.max(this.db._lastCreationTime, state.lastCreationTime);
-    this.cg.transactionManager._lastCommitTs = state.lastCommitTs;
-  }
-
-  /** Moves the committed state of a previous generation into this one (hot reload). */
-  adopt(previous: Engine): void {
-    this.db._documents = { ...previous.db._documents };
-    this.db._tableIds = new Map([...previous.db._tableIds].map(([t, ids]) => [t, new Set(ids)]));
-    this.db._storage = { ...previous.db._storage };
-    this.db._nextDocId = previous.db._nextDocId;
-    this.db._lastCreationTime = previous.db._lastCreationTime;
-    this.cg.transactionManager._lastCommitTs = previous.cg.transactionManager._lastCommitTs;
-  }
-
-  /** The committed state, for a snapshot. */
-  storedState(): StoredState {
-    const docs = new Map<string, Record<string, JSONValue>>();
-    for (const [id, doc] of Object.entries(this.db._documents)) {
-      docs.set(id, convexToJson(doc as Value) as Record<string, JSONValue>);
-    }
-    return {
-      docs,
-      nextDocId: this.db._nextDocId,
-      lastCreationTime: this.db._lastCreationTime,
-      lastCommitTs: this.cg.transactionManager._lastCommitTs,
-    };
-  }
-}
-
-const CAPTURING = Symbol.for("gatehouse.localBackend.capturesResult");
-
-/**
- * convex-test commits a mutation after its handler returns and before its caller sees the
- * value, so the value a client's mutation returned is not known at commit time — unless the
- * handler hands it over. Each mutation's handler is wrapped (once per module generation) to put
- * its return value into the call's `replay` slot, which the commit journals (see onCommit).
- */
-function captureMutationResults(
-  loaders: Record<string, () => Promise<Record<string, unknown>>>,
-): Record<string, () => Promise<Record<string, unknown>>> {
-  const wrapped: Record<string, () => Promise<Record<string, unknown>>> = {};
-  for (const [path, load] of Object.entries(loaders)) {
-    wrapped[path] = async () => {
-      const module = await load();
-      for (const fn of Object.values(module)) {
-        const mutation = fn as { isMutation?: boolean; _handler?: unknown; [CAPTURING]?: true } | null;
-        if (!mutation?.isMutation || typeof mutation._handler !== "function" || mutation[CAPTURING]) continue;
-        const handler = mutation._handler as (ctx: unknown, args: unknown) => Promise<unknown>;
-        mutation._handler = async (ctx: unknown, args: unknown) => {
-          const value = await handler(ctx, args);
-          const call = callStore.getStore();
-          if (call?.replay) call.replay.result = { value };
-          return value;
-        };
-        mutation[CAPTURING] = true;
-      }
-      return module;
-    };
-  }
-  return wrapped;
-}
+import { trackReads } from "./readTracking.ts";
+import type { DocumentChange } from "./readset.ts";
 
 export type CommitInfo = {
   ts: bigint;
@@ -332,18 +44,6 @@ export type RuntimeOptions = {
   /** Called with each function call's log lines (and failures), e.g. to print them like `npx convex dev`. */
   onFunctionLogs?: (label: string, lines: string[]) => void;
 };
-
-type JournalIn = { endCursor: string } | null;
-
-function parseJournal(journal: string | null | undefined): JournalIn {
-  if (!journal) return null;
-  try {
-    const parsed = JSON.parse(journal) as { endCursor?: unknown };
-    return typeof parsed.endCursor === "string" ? { endCursor: parsed.endCursor } : null;
-  } catch {
-    return null;
-  }
-}
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const COMPACT_LOG_BYTES = 32 * 1024 * 1024;
@@ -381,8 +81,16 @@ export class Runtime {
     this.counters,
   );
 
+  private readonly callSetting: CallSetting;
+
   private constructor(options: RuntimeOptions) {
     this.options = options;
+    this.callSetting = {
+      env: options.env,
+      counters: this.counters,
+      onFunctionLogs: options.onFunctionLogs,
+      clock: this.clock,
+    };
     this.journal = new Journal(options.dataDir);
     this.events.setMaxListeners(0);
   }
@@ -414,8 +122,15 @@ export class Runtime {
 
   private install(engine: Engine): void {
     engine.cg.externalScheduler = true;
-    this.wrapSyscalls(engine);
-    this.wrapCommit(engine);
+    trackReads(engine);
+    engine.observeCommits((changes) => {
+      try {
+        this.onCommit(engine, changes);
+      } catch (error) {
+        // Never break convex-test's transaction manager; report loudly instead.
+        this.root(() => console.error("[local backend] commit bookkeeping failed:", error));
+      }
+    });
     this.engine = engine;
     this.generation++;
     this.verifier.setProviders(engine.authProviders);
@@ -426,114 +141,7 @@ export class Runtime {
     this.root(() => setImmediate(fn));
   }
 
-  // ----- syscall and commit observation -----
-
-  private wrapSyscalls(engine: Engine): void {
-    const cg = engine.cg;
-    const syscall = cg.syscall;
-    const asyncSyscall = cg.asyncSyscall;
-    cg.syscall = (op, json) => {
-      const out = syscall(op, json);
-      const reads = callStore.getStore()?.reads;
-      if (reads && op === "1.0/queryStream") {
-        const { query } = JSON.parse(json) as { query: SerializedQuery };
-        const { queryId } = JSON.parse(out) as { queryId: number };
-        reads.openStream(queryId, query.source, engine.sortFields(query.source), limitOf(query));
-      }
-      return out;
-    };
-    cg.asyncSyscall = async (op, json) => {
-      const ctx = callStore.getStore();
-      if (!ctx?.reads) return asyncSyscall(op, json);
-      const reads = ctx.reads;
-      switch (op) {
-        case "1.0/get": {
-          const { id } = JSON.parse(json) as { id: string };
-          reads.addId(id);
-          return asyncSyscall(op, json);
-        }
-        case "1.0/count": {
-          reads.addTable((JSON.parse(json) as { table: string }).table);
-          return asyncSyscall(op, json);
-        }
-        case "1.0/queryStreamNext": {
-          const out = await asyncSyscall(op, json);
-          const { queryId } = JSON.parse(json) as { queryId: number };
-          const { value, done } = jsonToConvex(JSON.parse(out) as JSONValue) as {
-            value: Document | null;
-            done: boolean;
-          };
-          reads.streamNext(queryId, value, done);
-          return out;
-        }
-        case "1.0/queryPage":
-          return this.trackedPage(engine, ctx, reads, json, asyncSyscall);
-        default:
-          return asyncSyscall(op, json);
-      }
-    };
-  }
-
-  /** A page read by a subscription: record the consumed interval and pin its end cursor (§6.6). */
-  private async trackedPage(
-    engine: Engine,
-    ctx: CallContext,
-    reads: ReadSet,
-    json: string,
-    next: (op: string, json: string) => Promise<string>,
-  ): Promise<string> {
-    const args = JSON.parse(json) as {
-      query: SerializedQuery;
-      cursor: string | null;
-      endCursor?: string | null;
-    };
-    let pinned: string | null = null;
-    if (ctx.journalIn && (args.endCursor === null || args.endCursor === undefined)) {
-      pinned = ctx.journalIn.endCursor;
-      args.endCursor = pinned;
-    }
-    let out = await next("1.0/queryPage", pinned === null ? json : JSON.stringify(args));
-    const result = JSON.parse(out) as { continueCursor: string; isDone: boolean };
-    if (pinned !== null && pinned !== "_end_cursor" && result.continueCursor === "_end_cursor") {
-      // convex-test ends the page without a cursor when the boundary document was deleted;
-      // the page still ends at the pinned cursor.
-      result.continueCursor = pinned;
-      result.isDone = false;
-      out = JSON.stringify(result);
-    }
-    ctx.journalOut = { endCursor: result.continueCursor };
-    reads.addSource(args.query.source, engine.sortFields(args.query.source), {
-      after: parseCursor(args.cursor),
-      upTo: result.isDone ? null : parseCursor(result.continueCursor),
-    });
-    return out;
-  }
-
-  private wrapCommit(engine: Engine): void {
-    const db = engine.db;
-    const commit = db.commit.bind(db);
-    db.commit = (commitTs) => {
-      const layer = db._writes.length === 1 ? db._writes[0] : undefined;
-      if (!layer) return commit(commitTs);
-      const ids = Object.keys(layer);
-      const before = ids.map((id) => db._documents[id] ?? null);
-      commit(commitTs);
-      try {
-        this.onCommit(
-          engine,
-          ids.map((id, i) => ({
-            id,
-            table: tableNameFromId(id) ?? "",
-            before: before[i] ?? null,
-            after: db._documents[id] ?? null,
-          })),
-        );
-      } catch (error) {
-        // Never break convex-test's transaction manager; report loudly instead.
-        this.root(() => console.error("[local backend] commit bookkeeping failed:", error));
-      }
-    };
-  }
+  // ----- commits -----
 
   /** Runs synchronously inside every top-level commit. */
   private onCommit(engine: Engine, changes: DocumentChange[]): void {
@@ -636,49 +244,12 @@ export class Runtime {
     udfPath: string,
     argsJson: JSONValue,
     identity: Identity | null,
-    options: { reads?: ReadSet; journal?: string | null; replayKey?: string } = {},
+    options: CallOptions = {},
   ): Promise<FunctionResult & { kind?: UdfType }> {
     const canonical = canonicalizeUdfPath(udfPath);
     const engine = await this.enter();
     try {
-      const resolved = await engine.resolvePublic(canonical, kind);
-      if (!resolved.ok) return { ok: false, message: resolved.message, logLines: [], journal: null };
-      const ctx = newCallContext(this.options.env, options.reads ?? null);
-      ctx.journalIn = parseJournal(options.journal);
-      if (options.replayKey !== undefined && resolved.kind === "mutation")
-        ctx.replay = { key: options.replayKey };
-      if (nestsDeeperThan(argsJson)) {
-        const message = `TooNestedError: Value is too nested (more than the maximum nesting of ${MAX_VALUE_NESTING} levels)`;
-        return { ok: false, message, logLines: [], journal: null };
-      }
-      let args: Value;
-      try {
-        args = jsonToConvex(argsJson);
-      } catch (error) {
-        return failureOf(error, []);
-      }
-      const acc = engine.accessorFor(identity, identityKey(identity));
-      const ref = makeFunctionReference(canonical);
-      if (resolved.kind === "mutation") this.counters.mutations++;
-      if (resolved.kind === "action") this.counters.actions++;
-      const label = `${resolved.kind === "query" ? "Q" : resolved.kind === "mutation" ? "M" : "A"}(${canonical})`;
-      try {
-        const value = await callStore.run(ctx, () => acc[resolved.kind](ref, args));
-        if (ctx.logLines.length > 0) this.options.onFunctionLogs?.(label, ctx.logLines);
-        return {
-          ok: true,
-          kind: resolved.kind,
-          value: convexToJson((value === undefined ? null : value) as Value),
-          logLines: ctx.logLines,
-          journal: ctx.journalOut ? JSON.stringify(ctx.journalOut) : null,
-          ...(resolved.kind === "mutation" ? { ts: ctx.commitTs ?? this.clock.current } : {}),
-        };
-      } catch (error) {
-        const failure = failureOf(error, ctx.logLines);
-        if (!failure.ok)
-          this.options.onFunctionLogs?.(label, [...ctx.logLines, `[ERROR] ${failure.message}`]);
-        return { ...failure, kind: resolved.kind };
-      }
+      return await callPublicFunction(engine, this.callSetting, kind, canonical, argsJson, identity, options);
     } finally {
       this.exit();
     }
@@ -694,45 +265,7 @@ export class Runtime {
     const ctx = newCallContext(this.options.env);
     try {
       this.counters.httpActions++;
-      const notFound = () => new Response(`No HttpAction routed for ${path}`, { status: 404 });
-      if (!engine.modules.isEntryPoint("http")) return notFound();
-      const router = (await engine.modules.import("http"))["default"] as HttpRouterLike | undefined;
-      const found = router?.lookup(path, request.method);
-      if (!found) return notFound();
-      // Same unwrap as convex-test: the registered httpAction is a "don't call directly" wrapper.
-      const fn = found[0] as HttpHandler & { _handler?: HttpHandler };
-      const handler: HttpHandler = fn._handler ?? fn;
-      const identity = auth instanceof AuthFailure ? null : auth;
-      const acc = engine.accessorFor(identity, identityKey(identity));
-      let response: Response | undefined;
-      try {
-        await callStore.run(ctx, () =>
-          acc.action(async (actionCtx: Record<string, unknown>) => {
-            const handlerCtx =
-              auth instanceof AuthFailure
-                ? { ...actionCtx, auth: { getUserIdentity: () => Promise.reject(new Error(auth.message)) } }
-                : actionCtx;
-            response = await handler(handlerCtx, request);
-            return null;
-          }),
-        );
-      } catch (error) {
-        const requestId = newRequestId();
-        const message = error instanceof Error ? error.message : String(error);
-        const body: Record<string, unknown> = {
-          code: `[Request ID: ${requestId}] Server Error: Uncaught ${error instanceof Error ? error.name : "Error"}: ${message}`,
-          trace: error instanceof Error ? (error.stack ?? String(error)) : String(error),
-        };
-        if (isConvexError(error)) body["data"] = convexToJson(error.data === undefined ? null : error.data);
-        return new Response(JSON.stringify(body), {
-          status: 500,
-          headers: { "content-type": "application/json" },
-        });
-      }
-      if (!(response instanceof Response)) {
-        return new Response("HTTP action did not return a Response", { status: 500 });
-      }
-      return response;
+      return await callHttpAction(engine, ctx, request, path, auth);
     } finally {
       this.exit();
       if (ctx.logLines.length > 0)
