@@ -56,7 +56,9 @@ export function chromiumForSuite() {
   afterEach(async ({ task }) => {
     if (task.result?.state !== "fail") return;
     const pages = contexts.flatMap((c) => c.pages());
-    const slug = task.name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+    // Long names keep their end too: a journey's width ("phone 390 px") tells its two runs apart.
+    const name = task.name.replace(/[^a-z0-9]+/gi, "-");
+    const slug = name.length > 60 ? `${name.slice(0, 44)}-${name.slice(-15)}` : name;
     await Promise.all(pages.map((p, i) => screenshot(p, `failed-${slug}-${i}`).catch(() => undefined)));
   });
   afterAll(async () => {
