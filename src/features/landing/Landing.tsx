@@ -1,6 +1,6 @@
 import { Link } from "react-router-dom";
 import { usePageTitle } from "../../components/usePageTitle";
-import { PlanCards } from "../pricing/PlanCards";
+import { PlanCards } from "./PlanCards";
 import { lazy, Suspense } from "react";
 import "./landing.css";
 

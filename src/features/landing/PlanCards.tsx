@@ -1,7 +1,7 @@
 import type { ReactNode } from "react";
 import type { Plan } from "../../../convex/lib/permissions";
-import { PLAN_OFFERS } from "./plans";
-import "./pricing.css";
+import { PLAN_OFFERS } from "./planOffers";
+import "./planCards.css";
 
 /**
  * The plans side by side. `current` marks the viewer's plan; `action` adds a call to action
