@@ -39,7 +39,7 @@ export function Onboarding() {
     setError(null);
     try {
       if (value.trim() !== (user!.firstName ?? "")) await user!.update({ firstName: value.trim() });
-      navigate(next ?? "/", { replace: true });
+      void navigate(next ?? "/", { replace: true });
     } catch (e) {
       setError(clerkErrorMessage(e));
       setSaving(false);
@@ -52,7 +52,7 @@ export function Onboarding() {
         You are on the <strong>{PLAN_LABEL[viewer.plan]}</strong> plan, signed in as{" "}
         <span className="email-address">{viewer.email}</span>.
       </p>
-      <form className="stack" onSubmit={save}>
+      <form className="stack" onSubmit={(event) => void save(event)}>
         <label>
           What should we call you?
           <input

@@ -79,7 +79,7 @@ export function EditPostForm({
   return (
     <form
       className="edit-post"
-      onSubmit={onSubmit}
+      onSubmit={(event) => void onSubmit(event)}
       onKeyDown={onKeyDown}
       aria-label={`Edit “${post.title}”`}
       noValidate

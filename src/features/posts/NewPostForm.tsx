@@ -93,7 +93,12 @@ export function NewPostForm({ quota, isPro }: { quota: Quota | undefined; isPro:
   };
 
   return (
-    <form className="card new-post" onSubmit={onSubmit} aria-label="New post" noValidate>
+    <form
+      className="card new-post"
+      onSubmit={(event) => void onSubmit(event)}
+      aria-label="New post"
+      noValidate
+    >
       <h2>New post</h2>
       {quota && quota.limit !== null && <QuotaMeter used={quota.used} limit={quota.limit} />}
       {locked && (
