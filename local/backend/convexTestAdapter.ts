@@ -242,6 +242,50 @@ export class Engine {
     };
   }
 
+  /** Turns off convex-test's own timers for scheduled jobs (the patch): scheduler.ts runs them. */
+  useExternalScheduler(): void {
+    this.cg.externalScheduler = true;
+  }
+
+  /** A committed `_scheduled_functions` row. */
+  scheduledJob(id: string): ScheduledJobDoc | undefined {
+    return this.db._documents[id] as ScheduledJobDoc | undefined;
+  }
+
+  /** The ids of every committed `_scheduled_functions` row. */
+  scheduledJobIds(): Iterable<string> {
+    return this.db._tableIds.get("_scheduled_functions") ?? [];
+  }
+
+  /** Runs a committed job as convex-test's own scheduler does (pending → inProgress → success/failed). */
+  runScheduledJob(jobId: string, job: ScheduledJobDoc): Promise<void> {
+    return this.t._localBackend!.runScheduledFunction({
+      jobId,
+      udfPath: job.name,
+      args: job.args[0] ?? {},
+    });
+  }
+
+  /** Runs any function by its path, internal ones included (what a cron names). */
+  async runFunction(udfPath: string, args: Value): Promise<void> {
+    const acc = this.t as unknown as {
+      fun(path: { udfPath: string; componentPath: string }, args: Value): Promise<unknown>;
+    };
+    await acc.fun({ udfPath, componentPath: "" }, args);
+  }
+
+  /** Marks the jobs that still exist failed, in one mutation. */
+  async failJobs(ids: string[]): Promise<void> {
+    const db = this.db;
+    await this.t.mutation(async () => {
+      for (const id of ids) {
+        if (db._documents[id])
+          db.patch("_scheduled_functions", id, { state: { kind: "failed" }, completedTime: Date.now() });
+      }
+      return null;
+    }, {});
+  }
+
   /**
    * Calls `listener` synchronously after every top-level commit with what it wrote (each document
    * before and after). A nested transaction (`ctx.runMutation`) commits into its parent's write

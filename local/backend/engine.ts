@@ -1,28 +1,30 @@
 /**
- * The execution engine: convex-test's in-process Convex over the app's own `convex/` modules,
- * wrapped so a long-lived server can use it:
+ * The runtime: the engine generation in service (convexTestAdapter.ts) and what a long-lived
+ * server needs around it. It
  *
- * - visibility and function-type checks (convex-test runs internal functions too);
- * - every top-level commit is observed (old/new version of each written document): it is
- *   journaled synchronously, gets a commit timestamp, invalidates exactly the cached query
- *   results whose read sets it touches, and arms scheduled jobs on our own timers;
- * - subscription queries record their read sets (ids, index ranges, tables) and keep
- *   pagination end cursors stable through journals;
- * - hot reload builds a new engine generation and moves the documents over (same ids).
- *
- * convex-test's internals are reached through `_localBackend`, added by patches/convex-test.
+ * - starts from the data dir (journal.ts) and installs each generation: read tracking
+ *   (readTracking.ts), the commit hook, the auth providers of its `convex/auth.config.ts`;
+ * - handles every top-level commit synchronously, inside it: a commit timestamp, the journal
+ *   line (written before anything can be acknowledged), the cached results it invalidates
+ *   (queryCache.ts), the job timers it changes (scheduler.ts), its CommitInfo, and a compaction
+ *   once the log passes 32 MiB;
+ * - gates calls (execution.ts runs them) so a hot reload swaps generations between calls: new
+ *   calls wait, running ones drain, the documents move over unchanged (same ids), every cached
+ *   result runs again;
+ * - closes: timers stop, running calls get up to 2 s to commit, the journal is compacted.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { EventEmitter } from "node:events";
-import { convexToJson, jsonToConvex, type JSONValue, type Value } from "convex/values";
+import { convexToJson, type JSONValue, type Value } from "convex/values";
 import { AuthFailure, AuthVerifier, type Identity } from "./auth.ts";
-import { callStore, installCallGlobals, newCallContext, type CallContext } from "./context.ts";
-import { Engine, type ScheduledJobDoc } from "./convexTestAdapter.ts";
+import { callStore, installCallGlobals, newCallContext } from "./context.ts";
+import { Engine } from "./convexTestAdapter.ts";
 import { callHttpAction, callPublicFunction, type CallOptions, type CallSetting } from "./execution.ts";
 import { Journal, type ReplayRecord } from "./journal.ts";
 import { canonicalizeUdfPath, Clock, type FunctionResult, type UdfType } from "./protocol.ts";
 import { QueryCache } from "./queryCache.ts";
 import { trackReads } from "./readTracking.ts";
+import { Scheduler } from "./scheduler.ts";
 import type { DocumentChange } from "./readset.ts";
 
 export type CommitInfo = {
@@ -45,7 +47,6 @@ export type RuntimeOptions = {
   onFunctionLogs?: (label: string, lines: string[]) => void;
 };
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const COMPACT_LOG_BYTES = 32 * 1024 * 1024;
 
 export class Runtime {
@@ -55,8 +56,6 @@ export class Runtime {
   readonly verifier = new AuthVerifier();
   readonly events = new EventEmitter();
   private engine!: Engine;
-  private readonly jobTimers = new Map<string, NodeJS.Timeout>();
-  private readonly cronTimers = new Set<NodeJS.Timeout>();
   private readonly root = AsyncLocalStorage.snapshot();
   private inflight = 0;
   private paused: Promise<void> | null = null;
@@ -82,6 +81,7 @@ export class Runtime {
   );
 
   private readonly callSetting: CallSetting;
+  private readonly scheduler: Scheduler;
 
   private constructor(options: RuntimeOptions) {
     this.options = options;
@@ -91,6 +91,15 @@ export class Runtime {
       onFunctionLogs: options.onFunctionLogs,
       clock: this.clock,
     };
+    this.scheduler = new Scheduler({
+      env: options.env,
+      onFunctionLogs: options.onFunctionLogs,
+      counters: this.counters,
+      enter: () => this.enter(),
+      exit: () => this.exit(),
+      flush: () => this.flush(),
+      isClosed: () => this.closed,
+    });
     this.journal = new Journal(options.dataDir);
     this.events.setMaxListeners(0);
   }
@@ -107,8 +116,8 @@ export class Runtime {
       rt.clock.advanceTo(state.lastCommitTs);
       rt.clock.advanceTo(BigInt(Date.now()) * 1_000_000n);
       rt.journal.compact(engine.storedState());
-      rt.restoreScheduledJobs();
-      rt.armCrons();
+      rt.scheduler.restore(engine);
+      rt.scheduler.armCrons(engine);
     } catch (error) {
       rt.journal.close();
       throw error;
@@ -121,7 +130,7 @@ export class Runtime {
   }
 
   private install(engine: Engine): void {
-    engine.cg.externalScheduler = true;
+    engine.useExternalScheduler();
     trackReads(engine);
     engine.observeCommits((changes) => {
       try {
@@ -170,16 +179,7 @@ export class Runtime {
 
     const { invalidated, affected, toWake } = this.queryCache.invalidate(changes);
 
-    const jobs: { id: string; time: number }[] = [];
-    const cancelled: string[] = [];
-    for (const c of changes) {
-      if (c.table !== "_scheduled_functions") continue;
-      const after = c.after as ScheduledJobDoc | null;
-      if (after && after.state.kind === "pending") {
-        if ((c.before as ScheduledJobDoc | null)?.state.kind !== "pending")
-          jobs.push({ id: c.id, time: after.scheduledTime });
-      } else if (after === null || after.state.kind === "canceled") cancelled.push(c.id);
-    }
+    const jobChanges = this.scheduler.jobChanges(changes);
 
     const info: CommitInfo = {
       ts,
@@ -195,8 +195,7 @@ export class Runtime {
     if (needCompaction) this.compactScheduled = true;
     this.defer(() => {
       for (const s of toWake) s.wake();
-      for (const job of jobs) this.armJob(job.id, job.time);
-      for (const id of cancelled) this.disarmJob(id);
+      this.scheduler.applyJobChanges(jobChanges);
       if (needCompaction && engine === this.engine) this.compactNow();
       this.events.emit("commit", info);
     });
@@ -273,162 +272,6 @@ export class Runtime {
     }
   }
 
-  // ----- scheduler -----
-
-  private armJob(jobId: string, scheduledTime: number): void {
-    if (this.closed) return;
-    this.disarmJob(jobId);
-    const delay = Math.max(0, scheduledTime - Date.now());
-    const timer = setTimeout(
-      () => {
-        this.jobTimers.delete(jobId);
-        if (scheduledTime - Date.now() > 0) this.armJob(jobId, scheduledTime);
-        else void this.runJob(jobId);
-      },
-      Math.min(delay, MAX_TIMER_MS),
-    );
-    timer.unref();
-    this.jobTimers.set(jobId, timer);
-  }
-
-  private disarmJob(jobId: string): void {
-    const timer = this.jobTimers.get(jobId);
-    if (timer) {
-      clearTimeout(timer);
-      this.jobTimers.delete(jobId);
-    }
-  }
-
-  private runJob(jobId: string): Promise<void> {
-    let label = jobId;
-    return this.runInBackground(
-      () => `S(${label})`,
-      async (engine, ctx) => {
-        try {
-          const job = engine.db._documents[jobId] as ScheduledJobDoc | undefined;
-          if (!job || job.state.kind !== "pending") return;
-          label = job.name;
-          this.counters.scheduledRuns++;
-          await callStore.run(ctx, () =>
-            engine.t._localBackend!.runScheduledFunction({
-              jobId,
-              udfPath: job.name,
-              args: job.args[0] ?? {},
-            }),
-          );
-        } catch (error) {
-          console.error(`[local backend] scheduled function ${label} could not run:`, error);
-        }
-      },
-    );
-  }
-
-  /**
-   * A call the backend makes by itself (a scheduled job, a cron): skipped once the backend is
-   * closing; `body` gets the engine and a fresh call context; afterwards the engine is left,
-   * pending work flushed and the call's log lines reported under `label()`.
-   */
-  private async runInBackground(
-    label: () => string,
-    body: (engine: Engine, ctx: CallContext) => Promise<void>,
-  ): Promise<void> {
-    let engine: Engine;
-    try {
-      engine = await this.enter();
-    } catch {
-      return;
-    }
-    const ctx = newCallContext(this.options.env);
-    try {
-      await body(engine, ctx);
-    } finally {
-      this.exit();
-      this.flush();
-      if (ctx.logLines.length > 0) this.options.onFunctionLogs?.(label(), ctx.logLines);
-    }
-  }
-
-  /** After a restart: arm pending jobs; a job that was running when the process died failed. */
-  private restoreScheduledJobs(): void {
-    const interrupted: string[] = [];
-    for (const id of this.engine.db._tableIds.get("_scheduled_functions") ?? []) {
-      const job = this.engine.db._documents[id] as ScheduledJobDoc | undefined;
-      if (!job) continue;
-      if (job.state.kind === "pending") this.armJob(id, job.scheduledTime);
-      else if (job.state.kind === "inProgress") interrupted.push(id);
-    }
-    if (interrupted.length > 0) void this.failInterruptedJobs(interrupted);
-  }
-
-  private async failInterruptedJobs(ids: string[]): Promise<void> {
-    const engine = await this.enter();
-    try {
-      const db = engine.db;
-      await callStore.run(newCallContext(this.options.env), () =>
-        engine.t.mutation(async () => {
-          for (const id of ids) {
-            if (db._documents[id])
-              db.patch("_scheduled_functions", id, { state: { kind: "failed" }, completedTime: Date.now() });
-          }
-          return null;
-        }, {}),
-      );
-    } finally {
-      this.exit();
-      this.flush();
-    }
-  }
-
-  // ----- crons (convex/crons.ts) -----
-
-  private armCrons(): void {
-    for (const t of this.cronTimers) clearTimeout(t);
-    this.cronTimers.clear();
-    const crons = (this.engine.crons as { crons?: Record<string, CronSpec> } | undefined)?.crons;
-    if (!crons) return;
-    for (const [name, spec] of Object.entries(crons)) this.armCron(name, spec);
-  }
-
-  private armCron(name: string, spec: CronSpec): void {
-    if (this.closed) return;
-    const next = nextCronTime(spec.schedule, Date.now());
-    if (next === null) return;
-    const timer = setTimeout(
-      () => {
-        this.cronTimers.delete(timer);
-        if (Date.now() < next) {
-          this.armCron(name, spec);
-          return;
-        }
-        void this.runCron(name, spec).finally(() => this.armCron(name, spec));
-      },
-      Math.min(Math.max(0, next - Date.now()), MAX_TIMER_MS),
-    );
-    timer.unref();
-    this.cronTimers.add(timer);
-  }
-
-  private runCron(name: string, spec: CronSpec): Promise<void> {
-    return this.runInBackground(
-      () => `C(${name})`,
-      async (engine, ctx) => {
-        try {
-          const fnPath = canonicalizeUdfPath(spec.name);
-          await callStore.run(ctx, async () => {
-            const acc = engine.t as unknown as {
-              fun(path: { udfPath: string; componentPath: string }, args: Value): Promise<unknown>;
-            };
-            await acc.fun({ udfPath: fnPath, componentPath: "" }, jsonToConvex(spec.args[0] ?? {}));
-          });
-        } catch (error) {
-          ctx.logLines.push(
-            `[ERROR] cron ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        }
-      },
-    );
-  }
-
   // ----- hot reload -----
 
   private reloading: Promise<boolean> | null = null;
@@ -475,7 +318,7 @@ export class Runtime {
       this.paused = null;
       resume();
     }
-    this.armCrons();
+    this.scheduler.armCrons(this.engine);
     this.defer(() => {
       for (const s of this.queryCache.subscribers()) s.wake();
       this.events.emit("reload", { generation: this.generation, ms: Date.now() - started });
@@ -485,10 +328,7 @@ export class Runtime {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const t of this.jobTimers.values()) clearTimeout(t);
-    this.jobTimers.clear();
-    for (const t of this.cronTimers) clearTimeout(t);
-    this.cronTimers.clear();
+    this.scheduler.stop();
     // Let running calls finish so their commits are journaled, then stop.
     let resume!: () => void;
     this.paused = new Promise((r) => (resume = r));
@@ -502,59 +342,6 @@ export class Runtime {
     } finally {
       this.journal.close();
     }
-  }
-}
-
-// ---------- cron schedules (convex/server cron.ts shapes) ----------
-
-export type CronSchedule =
-  | { type: "interval"; seconds?: number; minutes?: number; hours?: number }
-  | { type: "hourly"; minuteUTC?: number }
-  | { type: "daily"; hourUTC: number; minuteUTC?: number }
-  | { type: "weekly"; dayOfWeek: string; hourUTC: number; minuteUTC?: number }
-  | { type: "monthly"; day: number; hourUTC: number; minuteUTC?: number }
-  | { type: "cron"; cron: string };
-
-type CronSpec = { name: string; args: JSONValue[]; schedule: CronSchedule };
-
-const DAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
-
-/** The next run time (ms) after `now`, or null for schedules this backend does not run (cron strings). */
-export function nextCronTime(schedule: CronSchedule, now: number): number | null {
-  const d = new Date(now);
-  const y = d.getUTCFullYear();
-  const mo = d.getUTCMonth();
-  const day = d.getUTCDate();
-  switch (schedule.type) {
-    case "interval": {
-      const seconds = schedule.seconds ?? (schedule.minutes ?? 0) * 60 + (schedule.hours ?? 0) * 3600;
-      return now + Math.max(1, seconds) * 1000;
-    }
-    case "hourly": {
-      let t = Date.UTC(y, mo, day, d.getUTCHours(), schedule.minuteUTC ?? 0);
-      if (t <= now) t += 3_600_000;
-      return t;
-    }
-    case "daily": {
-      let t = Date.UTC(y, mo, day, schedule.hourUTC, schedule.minuteUTC ?? 0);
-      if (t <= now) t += 86_400_000;
-      return t;
-    }
-    case "weekly": {
-      const target = DAYS.indexOf(schedule.dayOfWeek);
-      if (target < 0) return null;
-      let t = Date.UTC(y, mo, day, schedule.hourUTC, schedule.minuteUTC ?? 0);
-      t += ((target - d.getUTCDay() + 7) % 7) * 86_400_000;
-      if (t <= now) t += 7 * 86_400_000;
-      return t;
-    }
-    case "monthly": {
-      let t = Date.UTC(y, mo, schedule.day, schedule.hourUTC, schedule.minuteUTC ?? 0);
-      if (t <= now) t = Date.UTC(y, mo + 1, schedule.day, schedule.hourUTC, schedule.minuteUTC ?? 0);
-      return t;
-    }
-    default:
-      return null;
   }
 }
 

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { nextCronTime } from "./engine.ts";
+import { nextCronTime } from "./scheduler.ts";
 import { Journal } from "./journal.ts";
 import { canonicalizeUdfPath, decodeTs, encodeTs, normalizeRequestTarget } from "./protocol.ts";
 import { convexToJson } from "convex/values";
