@@ -90,17 +90,24 @@ describe("administration", () => {
     await member.getByRole("link", { name: "Insights" }).click();
     await member.getByRole("heading", { level: 1, name: "Insights" }).waitFor();
     await member.getByRole("img", { name: /in the last 30 days/ }).waitFor();
-    // has() and <Protect> read the session token's plan claim: the app fetched a fresh token when
-    // the synced row's plan changed, instead of waiting up to a token lifetime for it.
+    // The session token follows too: the app fetched a fresh one when the synced row's plan changed,
+    // instead of waiting up to a token lifetime, and its `metadata` (what the server reads) now says
+    // Pro by an administrator's grant. (`has({ plan })` reads Clerk Billing's `pla`, which a grant
+    // leaves alone: ADR 009; the billing suite checks that claim after a checkout.)
     await expect
       .poll(() =>
-        member.evaluate(() =>
-          (
-            window as unknown as { Clerk: { session: { checkAuthorization(p: object): boolean } } }
-          ).Clerk.session.checkAuthorization({ plan: "pro" }),
+        member.evaluate(
+          () =>
+            (
+              window as unknown as {
+                Clerk: {
+                  session: { lastActiveToken: { jwt: { claims: { metadata?: Record<string, string> } } } };
+                };
+              }
+            ).Clerk.session.lastActiveToken.jwt.claims.metadata,
         ),
       )
-      .toBe(true);
+      .toEqual({ role: "user", plan: "pro", planOverride: "pro" });
     await admin
       .getByText(/changed .+’s plan: Free → Pro/)
       .first()

@@ -79,7 +79,10 @@ describe("signed out", () => {
     await page.goto(`${baseUrl}/pricing`);
     await page.getByRole("heading", { level: 1, name: "Plans" }).waitFor();
     await expect(page.title()).resolves.toBe("Plans · Gatehouse");
-    await expect(page.getByText("Your plan", { exact: true }).count()).resolves.toBe(0);
+    // Clerk's own pricing table, from the (emulated) Clerk Billing catalogue: each plan offers Subscribe.
+    await expect.poll(() => page.getByRole("button", { name: "Subscribe" }).count()).toBe(2);
+    await page.getByText("Always free").waitFor();
+    await expect(page.getByText("Active", { exact: true }).count()).resolves.toBe(0);
     await page.getByRole("main").getByRole("link", { name: "Sign up free" }).waitFor();
     await screenshot(page, "pricing-signed-out");
   });
@@ -146,12 +149,15 @@ describe("signing in", () => {
     expect(new URL(page.url()).origin).toBe(new URL(baseUrl).origin);
   });
 
-  test("/pricing signed in marks the member's plan and says how to get Pro", async () => {
+  test("/pricing signed in marks the member's plan and offers Pro", async () => {
     const page = await newPage();
     await signIn(page, baseUrl, "free@gatehouse.test");
     await page.goto(`${baseUrl}/pricing`);
-    await page.getByRole("listitem", { name: "Free plan (your plan)" }).getByText("Your plan").waitFor();
-    await page.getByText(/an administrator can move your account to\s+Pro/).waitFor();
+    // Free is marked as the member's plan; Pro is the one to subscribe to.
+    await page.getByText("Active", { exact: true }).waitFor();
+    await expect(page.getByText("Active", { exact: true }).count()).resolves.toBe(1);
+    await expect(page.getByRole("button", { name: "Subscribe" }).count()).resolves.toBe(1);
+    await page.getByRole("heading", { name: "How plans work" }).waitFor();
     await screenshot(page, "pricing-free");
   });
 });
@@ -206,7 +212,7 @@ describe("at 360 px wide", () => {
     await signIn(page, baseUrl, "pro@gatehouse.test");
     expect(await scrollWidth(page), "/").toBeLessThanOrEqual(360);
     await page.goto(`${baseUrl}/pricing`);
-    await page.getByRole("listitem", { name: "Pro plan (your plan)" }).waitFor();
+    await page.getByText("Active", { exact: true }).waitFor();
     await screenshot(page, "narrow-360-pricing-pro");
     expect(await scrollWidth(page), "/pricing").toBeLessThanOrEqual(360);
   });
