@@ -95,7 +95,7 @@ export interface NewUser {
 export function newUserJson(input: NewUser, issuer: string, now: number): UserJson {
   const id = newId("user");
   const emailId = newId("idn");
-  return {
+  const user: UserJson = {
     object: "user",
     id,
     external_id: null,
@@ -153,6 +153,7 @@ export function newUserJson(input: NewUser, issuer: string, now: number): UserJs
     created_at: now,
     updated_at: now,
   };
+  return { ...user, ...initialsImage(user) };
 }
 
 /**
@@ -178,7 +179,26 @@ export function changed(
   >,
   now: number,
 ): UserJson {
-  return { ...user, ...change, updated_at: Math.max(now, user.updated_at + 1) };
+  const next = { ...user, ...change, updated_at: Math.max(now, user.updated_at + 1) };
+  return next.has_image ? next : { ...next, ...initialsImage(next) };
+}
+
+/**
+ * A user without an uploaded image shows their initials, which change with their name (or primary
+ * email): the URL changes with them, or a browser that already drew the old initials (the same
+ * page, right after onboarding names the account) would keep showing them.
+ */
+function initialsImage(user: UserJson): Pick<UserJson, "image_url" | "profile_image_url"> {
+  const base = user.image_url.split("?")[0] ?? user.image_url;
+  const url = `${base}?avatar_placeholder&v=${initialsVersion(displayName(user))}`;
+  return { image_url: url, profile_image_url: url };
+}
+
+/** Short and URL-safe; only needs to differ when the name does. */
+function initialsVersion(name: string): string {
+  let hash = 0;
+  for (const ch of name) hash = (Math.imul(hash, 31) + (ch.codePointAt(0) ?? 0)) >>> 0;
+  return hash.toString(36);
 }
 
 export type MetadataField = "public_metadata" | "private_metadata" | "unsafe_metadata";
@@ -187,8 +207,8 @@ export type MetadataField = "public_metadata" | "private_metadata" | "unsafe_met
  * The generated initials avatar (`routes/avatars.ts`). `avatar_placeholder` in the URL is how
  * clerk-js tells a default image (`isDefaultImage`): UserProfile then offers no "Remove" for it.
  */
-export function defaultImageUrl(issuer: string, userId: string): string {
-  return `${issuer}/v1/dev/avatars/${userId}?avatar_placeholder`;
+export function defaultImageUrl(issuer: string, userId: string, name = ""): string {
+  return `${issuer}/v1/dev/avatars/${userId}?avatar_placeholder&v=${initialsVersion(name)}`;
 }
 
 /** Users written by an older IdP lack fields added since; fills them with what they would have been. */

@@ -68,6 +68,22 @@ describe("UserProfile avatar (/v1/me/profile_image)", () => {
 
   const imageFiles = () => readdirSync(join(env.idp.dataDir, "images"));
 
+  it("the initials image's URL changes with the name, so a page that drew the old initials draws the new ones", async () => {
+    const { fapi, user } = await freshUser();
+    expect(user.image_url).toContain("avatar_placeholder");
+    const renamed = await fapi.call<Envelope<UserJson>>("POST", "/me?_method=PATCH", { first_name: "Lena" });
+    expect(renamed.status).toBe(200);
+    const after = renamed.body.response;
+    expect(after.image_url).toContain("avatar_placeholder");
+    expect(after.image_url).not.toBe(user.image_url);
+    // The same name gives the same URL (a browser keeps its cached drawing), and it draws "L".
+    const again = await fapi.call<Envelope<UserJson>>("POST", "/me?_method=PATCH", { first_name: "Lena" });
+    expect(again.body.response.image_url).toBe(after.image_url);
+    const svg = await (await fetch(after.image_url)).text();
+    expect(svg).toMatch(/>L<\/text>/);
+    expect((await backendUser(user.id)).image_url).toBe(after.image_url);
+  });
+
   it("uploads an image, serves it safely at a new URL, replaces it, and removes it back to the initials", async () => {
     const { fapi, user } = await freshUser();
     // The generated initials count as Clerk's default image: UserProfile offers no "Remove".

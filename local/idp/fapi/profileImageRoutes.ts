@@ -3,7 +3,7 @@ import { newId } from "../ids.ts";
 import { sniffImageType } from "../images.ts";
 import type { Route } from "../routes/route.ts";
 import type { ProfileImage } from "../store.ts";
-import { defaultImageUrl } from "../users.ts";
+import { defaultImageUrl, displayName } from "../users.ts";
 import { signedOut, type Fapi } from "./fapi.ts";
 import type { ImageWire } from "./json.ts";
 import { fapiPath } from "./paths.ts";
@@ -77,7 +77,7 @@ export function profileImageRoutes(fapi: Fapi): Route[] {
       handle: async ({ req, url, origin }) => {
         const { rc, user } = await signedInForm(fapi, req, url, []);
         const previous = fapi.accounts.profileImage(user.id);
-        const initials = defaultImageUrl(issuer, user.id);
+        const initials = defaultImageUrl(issuer, user.id, displayName(user));
         // Nothing uploaded and already the initials: nothing changes, no webhook.
         if (previous || user.image_url !== initials) {
           fapi.accounts.changeUser(
