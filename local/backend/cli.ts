@@ -7,7 +7,8 @@
  */
 import fs from "node:fs";
 import { installCrashGuards } from "../crashGuard.ts";
-import { PortInUseError, startBackend } from "./server.ts";
+import { PortInUseError } from "./listen.ts";
+import { startBackend } from "./server.ts";
 
 function parseEnvFile(file: string): Record<string, string> {
   const out: Record<string, string> = {};
