@@ -74,4 +74,16 @@ describe("the account's plan section", () => {
     expect(screen.getByRole("link", { name: "Upgrade to Pro" }).getAttribute("href")).toBe("/pricing");
     expect(screen.queryByRole("link", { name: "Manage your subscription" })).toBeNull();
   });
+
+  test("past the free quota after Pro ended: every post kept, no '11 of 10'", () => {
+    state.viewer.plan = "free_user";
+    state.subscription = { plan: "free_user", source: "subscription", paid: null };
+    state.quota = { used: 11, limit: 10 };
+    const text = show();
+    expect(text).not.toContain("11 of 10");
+    expect(text).toContain(
+      "11 posts, more than the 10 of the Free plan: they all stay, to read and edit; to add more, upgrade to Pro or keep fewer than 10.",
+    );
+    expect(screen.getByRole("progressbar", { name: "Posts used" }).getAttribute("value")).toBe("10");
+  });
 });

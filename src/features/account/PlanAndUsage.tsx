@@ -26,7 +26,18 @@ export function PlanAndUsage() {
       ) : (
         <>
           <p>
-            {quota.used} of {quota.limit} posts used.
+            {quota.used <= quota.limit ? (
+              <>
+                {quota.used} of {quota.limit} posts used.
+              </>
+            ) : (
+              // After Pro ends every post stays (ADR 009): say so, not "11 of 10".
+              <>
+                {quota.used} posts, more than the {quota.limit} of the {PLAN_LABEL.free_user} plan: they all
+                stay, to read and edit; to add more, upgrade to {PLAN_LABEL.pro} or keep fewer than{" "}
+                {quota.limit}.
+              </>
+            )}
           </p>
           <progress max={quota.limit} value={Math.min(quota.used, quota.limit)} aria-label="Posts used" />
         </>
