@@ -5,6 +5,8 @@
  * SPA all name the same plan.
  */
 
+import { FREE_POST_QUOTA } from "../../../convex/lib/permissions.ts";
+
 export type PlanSlug = "free_user" | "pro";
 export type PlanPeriod = "month" | "annual";
 
@@ -26,7 +28,11 @@ export interface Plan {
   features: Feature[];
 }
 
-/** What each plan includes (the SPA's `src/features/pricing/plans.ts` says the same in prose). */
+/**
+ * What each plan includes, as Clerk's `<PricingTable>` shows it on /pricing: the same promises as
+ * the SPA's plan cards (`src/features/landing/planOffers.ts`; plans.test.ts holds them together).
+ * Free's quota is in its description, not a feature: features are entitlements (the `fea` claim).
+ */
 const POSTS: Feature = { slug: "posts", name: "Private and public posts" };
 
 export const PLANS: readonly Plan[] = [
@@ -34,7 +40,7 @@ export const PLANS: readonly Plan[] = [
     id: "cplan_free_user",
     slug: "free_user",
     name: "Free",
-    description: "Everything you need to start writing.",
+    description: `Up to ${FREE_POST_QUOTA} posts. Everything you need to start writing.`,
     isDefault: true,
     monthlyFee: 0,
     annualFee: null,
@@ -48,11 +54,12 @@ export const PLANS: readonly Plan[] = [
     isDefault: false,
     monthlyFee: 1_000,
     annualFee: 9_600,
+    // Pro's own first (a compact table shows the first three), then everything Free has.
     features: [
-      POSTS,
       { slug: "unlimited_posts", name: "Unlimited posts" },
-      { slug: "insights", name: "Insights" },
+      { slug: "insights", name: "Insights: charts of your posts over time" },
       { slug: "scheduled_posts", name: "Scheduled publishing" },
+      POSTS,
     ],
   },
 ];

@@ -98,10 +98,10 @@ describe("Clerk Billing: Frontend API", () => {
         annual_monthly_fee: { amount: 800, amount_formatted: "8.00" },
       });
       expect(pro?.features?.map((f) => f.slug)).toEqual([
-        "posts",
         "unlimited_posts",
         "insights",
         "scheduled_posts",
+        "posts",
       ]);
 
       const one = await visitor.call<PlanWire>("GET", `/billing/plans/${PRO_PLAN_ID}`);
@@ -407,7 +407,7 @@ describe("Clerk Billing: Frontend API", () => {
     const touched = claims((await touch()).body.response.last_active_token?.jwt);
     expect(touched).toMatchObject({
       pla: "u:pro",
-      fea: "u:posts,u:unlimited_posts,u:insights,u:scheduled_posts",
+      fea: "u:unlimited_posts,u:insights,u:scheduled_posts,u:posts",
     });
     const convex = await fapi.call<TokenWire>("POST", `/client/sessions/${sessionId}/tokens/convex`);
     expect(decodeJwt(convex.body.jwt)).toMatchObject({ aud: "convex", pla: "u:pro" });
