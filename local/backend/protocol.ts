@@ -134,6 +134,16 @@ export type FunctionResult =
   | { ok: true; value: JSONValue; logLines: string[]; journal: string | null; ts?: bigint }
   | { ok: false; message: string; errorData?: JSONValue; logLines: string[]; journal: string | null };
 
+/** Components are admin-only on Convex: a client's call of a component's function fails with this. */
+export function componentRefusal(componentPath: string): Extract<FunctionResult, { ok: false }> {
+  return {
+    ok: false,
+    message: `Calling functions of component "${componentPath}" requires admin auth`,
+    logLines: [],
+    journal: null,
+  };
+}
+
 export type UdfType = "query" | "mutation" | "action";
 
 // ---- WebSocket message shapes (C:browser/sync/protocol.ts) ----
