@@ -1,6 +1,6 @@
 /**
- * JWT verification as Convex does it from `convex/auth.config.ts`
- * (B:crates/authentication/src/lib.rs; reference §4.3-4.4):
+ * JWT verification as Convex does it from `convex/auth.config.ts` (`validate_id_token` in
+ * https://github.com/get-convex/convex-backend/blob/main/crates/authentication/src/lib.rs):
  * - pick the provider whose normalized domain/issuer equals the token's normalized `iss` and
  *   whose applicationID is in `aud`;
  * - OIDC: discovery at `<iss>/.well-known/openid-configuration` (its `issuer` must match), keys
@@ -45,7 +45,10 @@ export class AuthFailure extends Error {
   }
 }
 
-/** Adds https:// when there is no scheme, strips trailing slashes (B:common/src/auth.rs). */
+/**
+ * Adds https:// when there is no scheme, strips trailing slashes: how Convex compares a provider's
+ * domain with a token's `iss` (https://github.com/get-convex/convex-backend/blob/main/crates/common/src/auth.rs).
+ */
 export function normalizeIssuer(value: string): string {
   let v = value.trim();
   if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(v)) v = `https://${v}`;
@@ -71,7 +74,10 @@ const OIDC_STANDARD: Record<string, string> = {
   phone_number_verified: "phoneNumberVerified",
 };
 
-/** Claims the OIDC library consumes or Convex drops explicitly (broker.rs:561-601). */
+/**
+ * Claims the OIDC library consumes or Convex drops explicitly (`UserIdentity::from_token` in
+ * https://github.com/get-convex/convex-backend/blob/main/crates/keybroker/src/broker.rs).
+ */
 const OIDC_DROPPED = new Set([
   "iss",
   "sub",

@@ -15,7 +15,10 @@ export type CallContext = {
   logLines: string[];
   /** Set for tracked (subscription) query runs: what the query read. */
   reads: ReadSet | null;
-  /** Pagination journal in and out (§6.6): the end cursor a re-run must keep. */
+  /**
+   * Pagination journal in and out: the end cursor of the page a subscription's query returned,
+   * which its re-runs must keep (Convex's `QueryJournal`, readTracking.ts links it).
+   */
   journalIn: { endCursor: string } | null;
   journalOut: { endCursor: string } | null;
   /** Timestamp of the commit made directly by this call's top-level mutation. */

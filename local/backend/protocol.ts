@@ -1,6 +1,7 @@
 /**
  * Convex wire-protocol helpers shared by the sync (WebSocket) and HTTP layers: u64 timestamps,
- * function paths, error text, log lines. See shared/reference/convex-sync-protocol.md.
+ * function paths, error text, log lines, message shapes. The shapes are the `convex` client's:
+ * https://github.com/get-convex/convex-backend/blob/main/npm-packages/convex/src/browser/sync/protocol.ts.
  */
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
@@ -46,7 +47,10 @@ export class Clock {
   }
 }
 
-/** `C:browser/sync/udf_path_utils.ts`: "mod" → "mod:default", "mod.js:fn" → "mod:fn". */
+/**
+ * "mod" → "mod:default", "mod.js:fn" → "mod:fn", as the `convex` client canonicalizes paths
+ * (npm-packages/convex/src/browser/sync/udf_path_utils.ts in get-convex/convex-backend).
+ */
 export function canonicalizeUdfPath(udfPath: string): string {
   const pieces = udfPath.split(":");
   let moduleName: string;
@@ -146,7 +150,7 @@ export function componentRefusal(componentPath: string): Extract<FunctionResult,
 
 export type UdfType = "query" | "mutation" | "action";
 
-// ---- WebSocket message shapes (C:browser/sync/protocol.ts) ----
+// ---- WebSocket message shapes (npm-packages/convex/src/browser/sync/protocol.ts, linked above) ----
 
 export type EncodedStateVersion = { querySet: number; identity: number; ts: string };
 

@@ -80,7 +80,12 @@ export function trackReads(engine: Engine): void {
   };
 }
 
-/** A page read by a subscription: record the consumed interval and pin its end cursor (§6.6). */
+/**
+ * A page read by a subscription: records the interval it consumed, and ends it at the journal's
+ * cursor, so a re-run's page keeps its end however many documents were inserted into or deleted
+ * from it meanwhile, and neighbouring pages neither overlap nor leave a gap. Convex keeps a paginated query's end cursor in its query journal for the same
+ * reason (https://github.com/get-convex/convex-backend/blob/main/crates/common/src/query_journal.rs).
+ */
 async function trackedPage(
   engine: Engine,
   ctx: CallContext,

@@ -193,7 +193,11 @@ export class SyncSession implements QuerySubscriber {
       case "Connect":
         this.sessionId = message.sessionId;
         if (typeof message.clientTs === "number") this.clockSkew = message.clientTs - Date.now();
-        // maxObservedTimestamp is not checked: after a local restart it may be ahead (pitfall #28).
+        // maxObservedTimestamp is not checked. Convex refuses a Connect whose maxObservedTimestamp
+        // is ahead of its latest timestamp (worker.rs, linked above). A browser tab outlives this
+        // backend's runs, and each run's timestamps start from the wall clock (protocol.ts Clock):
+        // if the clock stepped back between runs, the tab can be ahead of every timestamp this run
+        // has issued, and refusing it would keep it reconnecting until the clock caught up.
         return;
       case "ModifyQuerySet": {
         if (message.baseVersion !== this.querySetVersion || message.newVersion <= message.baseVersion) {
