@@ -223,6 +223,7 @@ describe("self-serve billing", () => {
       // The period ends (the IdP's dev clock): every open page is Free again, without a reload.
       await dev().endBillingPeriod(userId);
       await expectLocked(dashboard);
+      await dashboard.getByText(`${FREE_POST_QUOTA + 1} posts (Free includes ${FREE_POST_QUOTA})`).waitFor();
       await upgradeOffer(insights).waitFor({ timeout: 15_000 });
       await plan.getByText("You are on the Free plan.").waitFor({ timeout: 15_000 });
       await expect(plan.getByRole("status").count()).resolves.toBe(0);

@@ -104,7 +104,11 @@ export function NewPostForm({ quota, isPro }: { quota: Quota | undefined; isPro:
       {locked && (
         <UpgradePrompt
           feature="Unlimited posts"
-          description={`You have used all ${quota.limit} posts of the free plan. Pro has no limit, plus insights and scheduling.`}
+          description={
+            quota.used > quota.limit
+              ? `Your ${quota.used} posts stay, but the free plan adds no more past ${quota.limit}. Pro has no limit, plus insights and scheduling.`
+              : `You have used all ${quota.limit} posts of the free plan. Pro has no limit, plus insights and scheduling.`
+          }
         />
       )}
       <fieldset className="new-post-fields" disabled={locked}>

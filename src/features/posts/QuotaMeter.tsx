@@ -1,4 +1,7 @@
-/** "7 / 10 posts" with a bar, for a plan with a post quota. */
+/**
+ * "7 / 10 posts" with a bar, for a plan with a post quota. Someone back on Free after Pro may have
+ * more posts than the quota: the text says how many they have, the bar stays full.
+ */
 export function QuotaMeter({ used, limit }: { used: number; limit: number }) {
   const shown = Math.min(used, limit);
   const full = used >= limit;
@@ -7,7 +10,7 @@ export function QuotaMeter({ used, limit }: { used: number; limit: number }) {
       <div className="quota-text">
         <span>Free plan</span>
         <strong>
-          {shown} / {limit} posts
+          {used > limit ? `${used} posts (Free includes ${limit})` : `${shown} / ${limit} posts`}
         </strong>
       </div>
       <div

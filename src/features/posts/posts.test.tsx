@@ -122,6 +122,14 @@ describe("new post form", () => {
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
+  test("back on Free with more posts than the quota: the count is honest, the posts stay, the form is locked", () => {
+    wrap(<NewPostForm quota={{ used: 11, limit: 10 }} isPro={false} />);
+    expect(screen.getByText("11 posts (Free includes 10)")).toBeTruthy();
+    expect(screen.getByRole("meter", { name: "Posts used" }).getAttribute("aria-valuenow")).toBe("10");
+    expect(screen.getByText(/Your 11 posts stay, but the free plan adds no more past 10\./)).toBeTruthy();
+    expect(screen.getByLabelText("Title").matches(":disabled")).toBe(true);
+  });
+
   test("Pro: no meter, and a labelled publish time that schedules the new post", async () => {
     mutation("posts:create").mockResolvedValue("p9");
     wrap(<NewPostForm quota={{ used: 30, limit: null }} isPro />);
