@@ -1,6 +1,7 @@
 /**
  * The adapter over convex-test: one engine generation (a convex-test instance over one load of
- * the app's `convex/` modules), and the one module that knows convex-test's private fields.
+ * the app's `convex/` modules), and the one module that types convex-test's private fields
+ * (readTracking.ts wraps the syscall entry points it exposes as `cg`).
  *
  * convex-test is made to run one test at a time. A long-lived server also has to move committed
  * documents into a new instance (restart, hot reload), see what each top-level commit wrote, and
@@ -46,7 +47,7 @@ type ConvexGlobal = {
   externalScheduler?: boolean;
 };
 
-export type Accessor = {
+type Accessor = {
   query(ref: unknown, args: unknown): Promise<unknown>;
   mutation(ref: unknown, args: unknown): Promise<unknown>;
   action(ref: unknown, args?: unknown): Promise<unknown>;
@@ -84,9 +85,10 @@ function typeName(fn: RegisteredFunction): string {
 
 export class Engine {
   readonly modules: ModuleGeneration;
-  readonly t: TestInstance;
+  private readonly t: TestInstance;
+  /** The instance's globals; readTracking.ts wraps their syscalls. */
   readonly cg: ConvexGlobal;
-  readonly db: DatabaseFake;
+  private readonly db: DatabaseFake;
   readonly authProviders: AuthProviderConfig[];
   readonly crons: unknown;
   private readonly accessors = new Map<string, Accessor>();
@@ -139,6 +141,7 @@ export class Engine {
     return new Engine(modules, t, providersFromConfig(loaded.authConfig), loaded.crons);
   }
 
+  /** convex-test's accessor that runs functions as `identity` (kept per `key`, up to about 1000). */
   accessorFor(identity: Identity | null, key: string): Accessor {
     if (identity === null) return this.t;
     let acc = this.accessors.get(key);
@@ -318,7 +321,7 @@ const CAPTURING = Symbol.for("gatehouse.localBackend.capturesResult");
  * convex-test commits a mutation after its handler returns and before its caller sees the
  * value, so the value a client's mutation returned is not known at commit time — unless the
  * handler hands it over. Each mutation's handler is wrapped (once per module generation) to put
- * its return value into the call's `replay` slot, which the commit journals (see onCommit).
+ * its return value into the call's `replay` slot, which the commit journals (engine.ts, onCommit).
  */
 function captureMutationResults(
   loaders: Record<string, () => Promise<Record<string, unknown>>>,
