@@ -159,6 +159,43 @@ describe("order and repetition", () => {
     expect(entries.filter((e) => e.action === "clerk.subscriptionItem.active")).toHaveLength(1);
   });
 
+  test("the audit log has a line per plan change or paid status, not per repeated or free-item event", async () => {
+    const t = await withAda();
+    // Sign-up: the free item, reported three times (Clerk's subscription.created/active repeat it).
+    await deliver(
+      t,
+      subscriptionEvent("subscription.created", ADA, T0, [{ plan: "free_user", status: "active" }]),
+    );
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "active", at: T0 + 1 }));
+    await deliver(
+      t,
+      subscriptionEvent("subscription.active", ADA, T0 + 2, [{ plan: "free_user", status: "active" }]),
+    );
+    // Upgrade: Pro active (Free → Pro), the free item ends, the subscription repeats both.
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 3 }));
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "ended", at: T0 + 4 }));
+    await deliver(
+      t,
+      subscriptionEvent("subscription.updated", ADA, T0 + 5, [
+        { plan: "pro", status: "active" },
+        { plan: "free_user", status: "ended" },
+      ]),
+    );
+    // Cancel: a paid status change without a plan change.
+    await deliver(t, itemEvent({ userId: ADA, status: "canceled", at: T0 + 6, canceledAt: T0 + 6 }));
+    const lines = await t.run((ctx) =>
+      ctx.db
+        .query("auditLog")
+        .withIndex("by_target_action", (q) => q.eq("target", ADA))
+        .collect(),
+    );
+    const billing = lines.filter((e) => e.action.startsWith("clerk.subscription"));
+    expect(billing.map((e) => [e.action, e.details?.["status"], e.details?.["planFrom"] ?? null])).toEqual([
+      ["clerk.subscriptionItem.active", "active", "free_user"],
+      ["clerk.subscriptionItem.canceled", "canceled", null],
+    ]);
+  });
+
   test("an `ended` delivered before its `active`: the user ends up Free, and the item stays ended", async () => {
     const t = await withAda();
     await deliver(t, itemEvent({ userId: ADA, status: "ended", at: T0 + DAY }));

@@ -7,7 +7,7 @@
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalAction, internalMutation, internalQuery } from "./_generated/server";
-import { currentPaidItem, type ItemState } from "./lib/billing";
+import { currentPaidItem, DEFAULT_SLUG, type ItemState } from "./lib/billing";
 import { billingEvent, billingUpdate } from "./lib/billingEvents";
 import { itemsOf, settlePlan, storeItems } from "./lib/billingSync";
 import { updatePublicMetadata } from "./lib/clerk";
@@ -54,19 +54,26 @@ async function apply(
   const row = await userByClerkId(ctx, clerkId);
   // A deleted user's billing is over; nothing of theirs is kept or revived.
   if (row?.deletedAt !== undefined) return "tombstoned";
-  if ((await storeItems(ctx, clerkId, items)) === 0) return "stale";
+  const { stored, newStatus } = await storeItems(ctx, clerkId, items);
+  if (stored === 0) return "stale";
   const change = await settlePlan(ctx, clerkId);
-  const paid = items.find((i) => i.planSlug !== "" && i.planSlug !== "free_user") ?? items[0];
-  await recordAudit(ctx, {
-    action: `clerk.${type}`,
-    actor: "clerk",
-    target: clerkId,
-    details: {
-      svixId,
-      ...(paid ? { item: paid.planSlug, status: paid.status } : {}),
-      ...(change && change.from !== change.to ? { plan: change.to, planFrom: change.from } : {}),
-    },
-  });
+  const planChanged = change !== null && change.from !== change.to;
+  // A line when the plan changed or a paid item's status did: the free item's comings and goings and
+  // subscription events that repeat known states are kept (webhookEvents), not shown.
+  const paid = newStatus.find((i) => i.planSlug !== "" && i.planSlug !== DEFAULT_SLUG);
+  if (planChanged || paid) {
+    const shown = paid ?? newStatus[0] ?? items[0];
+    await recordAudit(ctx, {
+      action: `clerk.${type}`,
+      actor: "clerk",
+      target: clerkId,
+      details: {
+        svixId,
+        ...(shown ? { item: shown.planSlug, status: shown.status } : {}),
+        ...(planChanged ? { plan: change.to, planFrom: change.from } : {}),
+      },
+    });
+  }
   return "applied";
 }
 

@@ -29,9 +29,17 @@ export async function itemsOf(ctx: QueryCtx, clerkId: string): Promise<ItemState
   }));
 }
 
-/** Stores each reported item state that supersedes the one kept; returns how many did. */
-export async function storeItems(ctx: MutationCtx, clerkId: string, items: ItemState[]): Promise<number> {
+/**
+ * Stores each reported item state that supersedes the one kept. Returns how many did, and those
+ * whose status is new (a new item, or a status it did not have): the changes worth an audit line.
+ */
+export async function storeItems(
+  ctx: MutationCtx,
+  clerkId: string,
+  items: ItemState[],
+): Promise<{ stored: number; newStatus: ItemState[] }> {
   let stored = 0;
+  const newStatus: ItemState[] = [];
   for (const item of items) {
     const row = await ctx.db
       .query("subscriptionItems")
@@ -43,8 +51,9 @@ export async function storeItems(ctx: MutationCtx, clerkId: string, items: ItemS
     if (row === null) await ctx.db.insert("subscriptionItems", { ...item, clerkId });
     else await ctx.db.patch("subscriptionItems", row._id, item);
     stored++;
+    if (row?.status !== item.status) newStatus.push(item);
   }
-  return stored;
+  return { stored, newStatus };
 }
 
 export async function deleteItemsOf(ctx: MutationCtx, clerkId: string): Promise<void> {

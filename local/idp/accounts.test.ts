@@ -204,7 +204,8 @@ describe("seeding", () => {
       expect(SEEDED_ACCOUNTS.map((a) => [a.email, a.role, a.plan, a.planOverride, a.subscription])).toEqual([
         // The admin's Pro is an administrator's grant, not a subscription (billing: Free).
         ["admin@gatehouse.test", "admin", "pro", "pro", undefined],
-        ["pro@gatehouse.test", "user", "pro", undefined, { plan: "pro", period: "annual" }],
+        // Pat's Pro is the subscription's: the metadata starts as sign-up leaves it (Gatehouse mirrors it).
+        ["pro@gatehouse.test", "user", "free_user", undefined, { plan: "pro", period: "annual" }],
         ["free@gatehouse.test", "user", "free_user", undefined, undefined],
       ]);
     } finally {

@@ -57,7 +57,7 @@ describe("Backend API through the real @clerk/backend client", () => {
     ]);
     const filtered = await clerk.users.getUserList({ emailAddress: ["pro@gatehouse.test"] });
     expect(filtered.totalCount).toBe(1);
-    expect(filtered.data[0]?.publicMetadata).toEqual({ role: "user", plan: "pro" });
+    expect(filtered.data[0]?.publicMetadata).toEqual({ role: "user", plan: "free_user" });
     const page = await clerk.users.getUserList({ limit: 2, offset: 1, orderBy: "+created_at" });
     expect(page.totalCount).toBe(4);
     expect(page.data.map((u) => u.primaryEmailAddress?.emailAddress)).toEqual([

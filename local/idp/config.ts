@@ -53,7 +53,9 @@ export const SEEDED_ACCOUNTS: readonly SeedAccount[] = [
     firstName: "Pat",
     lastName: "Pro",
     role: "user",
-    plan: "pro",
+    // Pro by the subscription bought at seeding; the metadata starts as sign-up leaves it, and
+    // Gatehouse writes `plan: "pro"` there itself (ADR 009), so the log reads Free → Pro once.
+    plan: "free_user",
     subscription: { plan: "pro", period: "annual" },
   },
   { email: "free@gatehouse.test", firstName: "Frankie", lastName: "Free", role: "user", plan: "free_user" },

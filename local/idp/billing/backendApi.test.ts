@@ -186,7 +186,8 @@ describe("Clerk Billing: Backend API (@clerk/backend) and dev endpoints", () => 
     const pro = byEmail.get("pro@gatehouse.test")!;
     const free = byEmail.get("free@gatehouse.test")!;
     expect(admin.publicMetadata).toEqual({ role: "admin", plan: "pro", planOverride: "pro" });
-    expect(pro.publicMetadata).toEqual({ role: "user", plan: "pro" }); // billing leaves metadata alone
+    // Billing leaves metadata alone: Pat signed up Free, and only Gatehouse writes his plan there.
+    expect(pro.publicMetadata).toEqual({ role: "user", plan: "free_user" });
     expect(free.publicMetadata).toEqual({ role: "user", plan: "free_user" });
 
     const planOf = async (userId: string) =>
