@@ -33,7 +33,19 @@ async function axeViolations(page: Page): Promise<Violation[]> {
 
 const SIGNED_OUT = ["/", "/sign-in", "/sign-up", "/pricing", "/public", "/no-such-page"];
 const SIGNED_IN: { who: string; paths: string[] }[] = [
-  { who: "free@gatehouse.test", paths: ["/", "/public", "/insights", "/pricing", "/account"] },
+  {
+    who: "free@gatehouse.test",
+    paths: [
+      "/",
+      "/public",
+      "/insights",
+      "/pricing",
+      "/account",
+      "/account/plan",
+      "/account/data",
+      "/onboarding",
+    ],
+  },
   { who: "admin@gatehouse.test", paths: ["/admin", "/insights"] },
 ];
 
