@@ -1,7 +1,7 @@
 /**
- * Convex's HTTP function API, as `ConvexHttpClient` and `fetch` callers use it: POST /api/query,
- * /api/query_at_ts, /api/mutation, /api/action, /api/function (any kind), /api/query_ts, and
- * /api/debug_event; CORS preflight for all of /api/. Answers are `{status, value | errorMessage,
+ * Convex's HTTP function API, as `ConvexHttpClient` and `fetch` callers use it: /api/query,
+ * /api/query_at_ts, /api/mutation, /api/action, /api/function (any kind), /api/query_ts and
+ * /api/debug_event (the method is not checked); OPTIONS is the CORS preflight for all of /api/. Answers are `{status, value | errorMessage,
  * errorData?, logLines?}`; with `format: "json"` values are plain JSON (int64 as string, bytes as
  * base64). Each answer leaves only after the call's writes are durable.
  */
