@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Backend } from "../local/backend/server.ts";
 import { FREE_POST_QUOTA } from "../convex/lib/permissions.ts";
 import { idpClient } from "../local/idp/client.ts";
-import type { TestIdp } from "../local/idp/testing.ts";
+import type { TestIdp } from "../local/idp/test.idp.ts";
 import {
   clerkFor,
   dbState,
@@ -137,7 +137,11 @@ beforeAll(async () => {
     admin: await signIn(idp, SEEDED.admin),
     pro2: await api.signUp({ email: "authz-pro2@security.test", password: "correct horse battery" }),
   };
-  await clerk.users.updateUserMetadata(sessions.pro2.userId, { publicMetadata: { plan: "pro" } });
+  // Pro by an administrator's grant (ADR 009): every new user is on Clerk Billing's free plan, and a
+  // bare `plan` in metadata is Gatehouse's own copy of the plan, which it rewrites from the subscription.
+  await clerk.users.updateUserMetadata(sessions.pro2.userId, {
+    publicMetadata: { plan: "pro", planOverride: "pro" },
+  });
   const target = await api.signUp({ email: "authz-target@security.test", password: "correct horse battery" });
   const doomed = await api.signUp({
     email: "authz-deleted@security.test",
@@ -147,7 +151,9 @@ beforeAll(async () => {
     email: "authz-revoked@security.test",
     password: "correct horse battery",
   });
-  await clerk.users.updateUserMetadata(revoked.userId, { publicMetadata: { role: "admin", plan: "pro" } });
+  await clerk.users.updateUserMetadata(revoked.userId, {
+    publicMetadata: { role: "admin", plan: "pro", planOverride: "pro" },
+  });
   await idp.whenDelivered(10_000);
 
   const pro = await httpAs("pro");
@@ -169,10 +175,14 @@ beforeAll(async () => {
     deleted: await api.token(doomed.sessionId),
     revoked: await api.token(revoked.sessionId),
   };
-  expect(decodeJwtParts(frozenTokens.revoked).payload["metadata"]).toEqual({ role: "admin", plan: "pro" });
+  expect(decodeJwtParts(frozenTokens.revoked).payload["metadata"]).toEqual({
+    role: "admin",
+    plan: "pro",
+    planOverride: "pro",
+  });
   await clerk.users.deleteUser(doomed.userId);
   await clerk.users.updateUserMetadata(revoked.userId, {
-    publicMetadata: { role: "user", plan: "free_user" },
+    publicMetadata: { role: "user", plan: "free_user", planOverride: null },
   });
   await idp.whenDelivered(10_000);
 
@@ -329,6 +339,19 @@ export const WIRE_MATRIX: Record<string, Row> = {
     check: async (_r, _a, post) => {
       const view = (await (await httpAs("pro")).query("posts:get", { id: post })) as { publishAt?: number };
       expect(view.publishAt).toBeUndefined();
+    },
+  },
+  "billing:mine": {
+    kind: "query",
+    args: () => ({}),
+    expect: anySignedIn,
+    // Each caller's own plan and its source: Pat's Pro is his subscription, Ada's an administrator's grant.
+    check: (result, actor) => {
+      if (actor === "pro")
+        expect(result).toMatchObject({ plan: "pro", source: "subscription", paid: { status: "active" } });
+      if (actor === "admin") expect(result).toMatchObject({ plan: "pro", source: "admin", paid: null });
+      if (actor === "free")
+        expect(result).toMatchObject({ plan: "free_user", source: "subscription", paid: null });
     },
   },
   "insights:overview": {

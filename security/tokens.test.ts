@@ -18,9 +18,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { api } from "../convex/_generated/api";
 import { idpClient } from "../local/idp/client.ts";
-import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
+import { startTestIdp, type TestIdp } from "../local/idp/test.idp.ts";
 import type { Backend } from "../local/backend/server.ts";
-import { rawConnect } from "../local/backend/test-utils.ts";
+import { rawConnect } from "../local/backend/test.backend.ts";
 import {
   b64url,
   clerkFor,
@@ -719,7 +719,9 @@ describe("J20 duplicate claims (RFC 7519 §4: reject, or last-wins everywhere)",
         idpKey.privateKey,
       );
     };
-    const admin = { role: "admin", plan: "pro" };
+    // Pro in metadata is an administrator's grant (`planOverride`, ADR 009); the copied claims carry
+    // the free user's Clerk Billing `pla`, which a bare metadata `plan` does not outrank.
+    const admin = { role: "admin", plan: "pro", planOverride: "pro" };
     const user = { role: "user", plan: "free_user" };
     const lastUser = await wsProbe(build(admin, user), "recorded J20");
     const lastAdmin = await wsProbe(build(user, admin), "recorded J20");
@@ -823,12 +825,19 @@ describe("J23 a still-valid token of a deleted or demoted user", () => {
       email: "j23-revoked@security.test",
       password: "correct horse battery",
     });
-    await clerk.users.updateUserMetadata(user.userId, { publicMetadata: { role: "admin", plan: "pro" } });
+    // Pro by an administrator's grant (ADR 009): a bare metadata `plan` is Gatehouse's own copy.
+    await clerk.users.updateUserMetadata(user.userId, {
+      publicMetadata: { role: "admin", plan: "pro", planOverride: "pro" },
+    });
     await idp.whenDelivered(10_000);
     const token = await idpApi.token(user.sessionId);
-    expect(decodeJwtParts(token).payload["metadata"]).toEqual({ role: "admin", plan: "pro" });
+    expect(decodeJwtParts(token).payload["metadata"]).toEqual({
+      role: "admin",
+      plan: "pro",
+      planOverride: "pro",
+    });
     await clerk.users.updateUserMetadata(user.userId, {
-      publicMetadata: { role: "user", plan: "free_user" },
+      publicMetadata: { role: "user", plan: "free_user", planOverride: null },
     });
     await idp.whenDelivered(10_000);
     const before = dbState(backend);
