@@ -17,7 +17,7 @@ import type { FunctionReturnType } from "convex/server";
 import WebSocket from "ws";
 import { api } from "../convex/_generated/api";
 import { idpClient, type SignedIn } from "../local/idp/client.ts";
-import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
+import { startTestIdp, type TestIdp } from "../local/idp/test.idp.ts";
 import type { IdpOptions } from "../local/idp/server.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
@@ -247,11 +247,27 @@ export async function createAdmin(
 ): Promise<Account> {
   const admin = await signUp(stack.idp, { email, firstName: "Rel", lastName: "Admin" });
   await stack.clerk.users.updateUserMetadata(admin.userId, {
-    publicMetadata: { role: "admin", plan: "pro" },
+    publicMetadata: { role: "admin", ...granted("pro") },
   });
   await stack.idp.whenDelivered(30_000);
   return admin;
 }
+
+/**
+ * A plan outside a subscription, as an administrator grants it (ADR 009): the override, with
+ * `plan` (Gatehouse's copy for the session token) already equal so nothing needs mirroring.
+ * `granted(null)` lifts it: the subscription decides again.
+ */
+export function granted(plan: "free_user" | "pro" | null) {
+  return { plan, planOverride: plan };
+}
+
+/**
+ * Every user the IdP creates starts on Clerk Billing's free plan and sends its billing events:
+ * `subscription.created`, `subscriptionItem.active` (Free), `subscription.active`
+ * (local/idp's billing emulation, docs/local-stack.md).
+ */
+export const BILLING_EVENTS_PER_SIGN_UP = 3;
 
 export type Row = { clerkId: string; email: string; name: string; role: string; plan: string };
 export type BackendUser = Row & { synced: boolean; deletedAt?: number | undefined };
@@ -294,17 +310,19 @@ export async function idpUsers(clerk: ClerkClient): Promise<User[]> {
 
 /**
  * What the users row of a Clerk user must say, from the SDK's User object: Clerk's full name,
- * the primary email, role and plan from public metadata with least privilege for anything else.
+ * the primary email, the role from public metadata with least privilege for anything else, and
+ * the plan as ADR 009 decides it for these suites' users, who are all on Clerk Billing's free
+ * plan: an administrator's override, else Free.
  */
 export function expectedRow(user: User): Row {
   const role = user.publicMetadata["role"];
-  const plan = user.publicMetadata["plan"];
+  const override = user.publicMetadata["planOverride"];
   return {
     clerkId: user.id,
     email: user.primaryEmailAddress?.emailAddress ?? "",
     name: [user.firstName, user.lastName].filter(Boolean).join(" "),
     role: role === "admin" ? "admin" : "user",
-    plan: plan === "pro" ? "pro" : "free_user",
+    plan: override === "pro" ? "pro" : "free_user",
   };
 }
 

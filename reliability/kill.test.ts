@@ -11,6 +11,7 @@ import type { ConvexClient } from "convex/browser";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
 import {
+  granted,
   closeClients,
   connectClient,
   quantile,
@@ -212,7 +213,7 @@ test("a create committed just before kill -9 and resent by the client after the 
     firstName: "Re",
     lastName: "Send",
   });
-  await stack.clerk.users.updateUserMetadata(account.userId, { publicMetadata: { plan: "pro" } });
+  await stack.clerk.users.updateUserMetadata(account.userId, { publicMetadata: granted("pro") });
   await idp.whenDelivered(30_000);
   const client = await connectClient(relay.url, account, log);
   extraClients.push(client);

@@ -8,7 +8,16 @@ import type { ConvexClient } from "convex/browser";
 import { ConvexHttpClient } from "convex/browser";
 import { api } from "../convex/_generated/api";
 import type { Id } from "../convex/_generated/dataModel";
-import { connectClient, pick, signUp, sleep, type Account, type ClientLog, type Stack } from "./harness.ts";
+import {
+  connectClient,
+  granted,
+  pick,
+  signUp,
+  sleep,
+  type Account,
+  type ClientLog,
+  type Stack,
+} from "./harness.ts";
 
 export type Visibility = "private" | "public";
 export type Post = { _id: Id<"posts">; title: string; visibility: Visibility };
@@ -75,7 +84,7 @@ export async function setUpWriters(
     ),
   );
   for (let i = 0; i < users; i += 2) {
-    await stack.clerk.users.updateUserMetadata(accounts[i]!.userId, { publicMetadata: { plan: "pro" } });
+    await stack.clerk.users.updateUserMetadata(accounts[i]!.userId, { publicMetadata: granted("pro") });
   }
   await stack.idp.whenDelivered(60_000);
 

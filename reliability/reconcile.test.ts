@@ -9,6 +9,8 @@ import type { ConvexClient } from "convex/browser";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
 import {
+  BILLING_EVENTS_PER_SIGN_UP,
+  granted,
   backendUsers,
   closeClients,
   compareUsers,
@@ -80,10 +82,12 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   for (const account of baseline.slice(1, 8)) deletedKnown.add(account.userId);
   const updatedKnown = baseline.slice(8, 18);
   for (const [i, account] of updatedKnown.entries()) {
-    await clerk.users.updateUserMetadata(account.userId, { publicMetadata: { role: role(), plan: plan() } });
+    await clerk.users.updateUserMetadata(account.userId, {
+      publicMetadata: { role: role(), ...granted(plan()) },
+    });
     changes++;
     if (i % 3 === 0) {
-      await clerk.users.replaceUserMetadata(account.userId, { publicMetadata: { plan: "pro" } });
+      await clerk.users.replaceUserMetadata(account.userId, { publicMetadata: granted("pro") });
       changes++;
     }
   }
@@ -102,7 +106,9 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   );
   changes += created.length;
   for (const account of created.slice(0, 5)) {
-    await clerk.users.updateUserMetadata(account.userId, { publicMetadata: { plan: "pro", role: role() } });
+    await clerk.users.updateUserMetadata(account.userId, {
+      publicMetadata: { ...granted("pro"), role: role() },
+    });
     changes++;
   }
   // Two new users use the app before any webhook: provisional rows copied from their tokens.
@@ -112,7 +118,7 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
     await client.mutation(api.users.ensure, {});
     await client.close();
   }
-  await clerk.users.updateUserMetadata(created[6]!.userId, { publicMetadata: { plan: "pro" } });
+  await clerk.users.updateUserMetadata(created[6]!.userId, { publicMetadata: granted("pro") });
   changes++;
   // Users who came and went entirely during the outage: the backend never heard of them.
   const ghosts: string[] = [];
@@ -157,7 +163,8 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
       `created/updated/tombstoned; ${log.errors.length} client errors; total ${((performance.now() - started) / 1000).toFixed(1)} s (seed ${seed})`,
   );
 
-  expect(dropped).toBe(changes);
+  // Every change, and the billing events of every sign-up during the outage, was dropped.
+  expect(dropped).toBe(changes + BILLING_EVENTS_PER_SIGN_UP * (created.length + ghosts.length));
   expect(drift.length).toBeGreaterThan(0);
   expect(result.mismatches).toEqual([]);
   expect(result.tombstoned).toBe(deletedKnown.size);

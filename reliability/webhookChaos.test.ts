@@ -9,8 +9,10 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { ChaosProxy } from "./chaosProxy.ts";
 import {
   backendUsers,
+  BILLING_EVENTS_PER_SIGN_UP,
   compareUsers,
   createAdmin,
+  granted,
   idpUsers,
   pick,
   report,
@@ -93,11 +95,11 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
   const update = async (id: string) => {
     const r = rng();
     if (r < 0.25) await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role() } });
-    else if (r < 0.5) await clerk.users.updateUserMetadata(id, { publicMetadata: { plan: plan() } });
+    else if (r < 0.5) await clerk.users.updateUserMetadata(id, { publicMetadata: granted(plan()) });
     else if (r < 0.62)
-      await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role(), plan: plan() } });
+      await clerk.users.updateUserMetadata(id, { publicMetadata: { role: role(), ...granted(plan()) } });
     else if (r < 0.67)
-      await clerk.users.updateUserMetadata(id, { publicMetadata: { plan: null, role: null } });
+      await clerk.users.updateUserMetadata(id, { publicMetadata: { ...granted(null), role: null } });
     else if (r < 0.72) await clerk.users.updateUserMetadata(id, { privateMetadata: { note: `n${issued}` } });
     else if (r < 0.85) {
       await clerk.users.updateUser(id, {
@@ -108,7 +110,7 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
       return;
     } else {
       await clerk.users.replaceUserMetadata(id, {
-        publicMetadata: rng() < 0.2 ? {} : { role: role(), plan: plan() },
+        publicMetadata: rng() < 0.2 ? {} : { role: role(), ...granted(plan()) },
       });
       counts.replace++;
       return;
@@ -176,8 +178,9 @@ test("1 000 reordered, duplicated, delayed and failed webhooks converge to the I
 
   expect(counts.failed).toEqual([]);
   expect(counts.created + counts.patch + counts.rename + counts.replace + counts.deleted).toBe(EVENTS);
-  // Every change produced one svix message, and each one was delivered (none exhausted its retries).
-  expect(s.messages).toBe(EVENTS);
+  // Every change produced one svix message, and every sign-up its billing events; each one was
+  // delivered (none exhausted its retries).
+  expect(s.messages).toBe(EVENTS + BILLING_EVENTS_PER_SIGN_UP * counts.created);
   expect(deliveries.dropped).toBe(0);
   // The chaos really happened.
   expect(s.reordered).toBeGreaterThan(0);
