@@ -25,6 +25,16 @@ try {
   await visitor.goto(stack.spaUrl);
   await shoot(visitor, "landing");
 
+  // Self-serve Pro: Clerk's pricing table and its checkout, paying with the saved test card.
+  const free = await (await browser.newContext({ viewport: desktop })).newPage();
+  await signIn(free, stack.spaUrl, "free@gatehouse.test");
+  await free.goto(`${stack.spaUrl}/pricing`);
+  await free.getByRole("button", { name: "Subscribe", exact: true }).waitFor();
+  await shoot(free, "pricing");
+  await free.getByRole("button", { name: "Subscribe", exact: true }).click();
+  await free.getByRole("button", { name: /^Pay / }).waitFor();
+  await shoot(free, "checkout");
+
   const pro = await (await browser.newContext({ viewport: desktop })).newPage();
   await signIn(pro, stack.spaUrl, "pro@gatehouse.test");
   for (const [title, body] of [
