@@ -16,9 +16,9 @@ import path from "node:path";
 import type { ConvexClient } from "convex/browser";
 import { api } from "../convex/_generated/api";
 import type { CommitInfo } from "../local/backend/engine.ts";
-import { newClient, signIn } from "../local/backend/test-utils.ts";
+import { newClient, signIn } from "../local/backend/test.backend.ts";
 import { idpClient } from "../local/idp/client.ts";
-import { startTestStack } from "../local/testStack.ts";
+import { startTestStack } from "../local/test.stack.ts";
 
 const USERS = 100;
 const LATENCY_SAMPLES = 40;

@@ -10,7 +10,7 @@ import path from "node:path";
 import { createServer, isFileLoadingAllowed, parseAst, type ViteDevServer } from "vite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { defaultDataDir } from "./dataDir.ts";
-import { get, inRootSpellings, outsideSpellings, probe, variants } from "./servedProbe.ts";
+import { get, inRootSpellings, outsideSpellings, probe, variants } from "./test.servedProbe.ts";
 
 const repo = path.resolve(import.meta.dirname, "..");
 

@@ -8,10 +8,10 @@ import { ConvexError } from "convex/values";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
 import type { Backend } from "./backend/server.ts";
-import { newClient, signIn, waitForValue } from "./backend/test-utils.ts";
+import { newClient, signIn, waitForValue } from "./backend/test.backend.ts";
 import { idpClient } from "./idp/client.ts";
-import type { TestIdp } from "./idp/testing.ts";
-import { startTestStack, type TestStack } from "./testStack.ts";
+import type { TestIdp } from "./idp/test.idp.ts";
+import { startTestStack, type TestStack } from "./test.stack.ts";
 
 let idp: TestIdp;
 let backend: Backend;

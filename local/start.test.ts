@@ -10,11 +10,12 @@ import path from "node:path";
 import { Webhook } from "svix";
 import { afterAll, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { escapingErrorPreload, newClient, signIn } from "./backend/test-utils.ts";
+import { escapingErrorPreload, newClient, signIn } from "./backend/test.backend.ts";
 import { idpClient } from "./idp/client.ts";
 import { SEED_PASSWORD } from "./idp/config.ts";
 import { assertPortFree } from "./ports.ts";
-import { inRootSpellings, outsideSpellings, probe, variants } from "./servedProbe.ts";
+import { inRootSpellings, outsideSpellings, probe, variants } from "./test.servedProbe.ts";
+import { eventually as until } from "./test.eventually.ts";
 
 const root = path.resolve(import.meta.dirname, "..");
 const ports = { LOCAL_CONVEX_PORT: 7310, LOCAL_CONVEX_SITE_PORT: 7311, LOCAL_IDP_PORT: 7312, PORT: 7173 };
@@ -35,14 +36,6 @@ function startStack(extraEnv: NodeJS.ProcessEnv = {}, args: string[] = [], nodeA
   child.stderr.on("data", (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return { child, exited, output: () => output };
-}
-
-async function until(condition: () => boolean, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test("starts wired and seeded, and one SIGINT stops the IdP, the backend and Vite", async () => {

@@ -23,7 +23,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Backend } from "../local/backend/server.ts";
 import { idpClient } from "../local/idp/client.ts";
-import type { TestIdp } from "../local/idp/testing.ts";
+import type { TestIdp } from "../local/idp/test.idp.ts";
 import {
   ERROR_CODES,
   httpClientWithToken,

@@ -17,8 +17,8 @@ import type { Backend } from "../local/backend/server.ts";
 import { SEED_PASSWORD } from "../local/idp/config.ts";
 import { idpClient, type SignedIn } from "../local/idp/client.ts";
 import type { IdpOptions } from "../local/idp/server.ts";
-import type { TestIdp } from "../local/idp/testing.ts";
-import { startTestStack, type TestStack } from "../local/testStack.ts";
+import type { TestIdp } from "../local/idp/test.idp.ts";
+import { startTestStack, type TestStack } from "../local/test.stack.ts";
 
 export { SEED_PASSWORD };
 export type { SignedIn, TestStack };

@@ -17,8 +17,8 @@ import {
   servingProblems,
   spawnBackendCli,
   type CliBackend,
-} from "../local/backend/test-utils.ts";
-import { startTestIdp, type TestIdp } from "../local/idp/testing.ts";
+} from "../local/backend/test.backend.ts";
+import { startTestIdp, type TestIdp } from "../local/idp/test.idp.ts";
 import { expectNoStack, readTables, sleep, Tally, type Tables } from "./helpers.ts";
 
 const tally = new Tally("transportAbuse");

@@ -11,7 +11,7 @@ import type { JSONValue } from "convex/values";
 import { Webhook } from "svix";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import type { Backend } from "../local/backend/server.ts";
-import type { TestIdp } from "../local/idp/testing.ts";
+import type { TestIdp } from "../local/idp/test.idp.ts";
 import {
   clientWithToken,
   dbState,

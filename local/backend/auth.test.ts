@@ -18,7 +18,7 @@ import {
   waitForValue,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 type Viewer = { clerkId: string; role: string; plan: string; email: string; name: string } | null;
 

@@ -23,7 +23,7 @@ import {
   type ClerkStub,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const WEBHOOK_SECRET = `whsec_${Buffer.from("gatehouse-local-backend-test-secret").toString("base64")}`;
 

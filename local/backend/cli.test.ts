@@ -12,7 +12,7 @@ import {
   spawnBackendCli,
   tempDir,
   type CliBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const fixtureDir = tempDir("cli-fixture");
 let backend: CliBackend | undefined;

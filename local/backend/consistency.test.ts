@@ -14,7 +14,7 @@ import {
   startTestBackend,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const USERS = 5;
 const OPS = 80;

@@ -20,7 +20,7 @@ import {
   tempDir,
   waitForValue,
   type Issuer,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = path.join(ROOT, "local", "backend", "cli.ts");

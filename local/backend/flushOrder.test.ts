@@ -14,7 +14,7 @@ import {
   startTestBackend,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 let issuer: Issuer;
 let backend: TestBackend;

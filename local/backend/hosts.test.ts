@@ -5,7 +5,7 @@
 import http from "node:http";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import WebSocket from "ws";
-import { startTestBackend, type TestBackend } from "./test-utils.ts";
+import { startTestBackend, type TestBackend } from "./test.backend.ts";
 
 let backend: TestBackend;
 beforeAll(async () => {

@@ -23,7 +23,7 @@ import {
   startTestBackend,
   statusOf,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
 import WebSocket from "ws";
-import { spawnBackendCli, type CliBackend } from "./test-utils.ts";
+import { spawnBackendCli, type CliBackend } from "./test.backend.ts";
 
 const CONFIGURED = "https://app.gatehouse.test";
 const LOOPBACK = ["http://localhost:5173", "http://127.0.0.1:4999", "https://[::1]:8443"];

@@ -14,7 +14,7 @@ import {
   waitForValue,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const USERS = 100;
 

@@ -19,7 +19,7 @@ import {
   waitForValue,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 

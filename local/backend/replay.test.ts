@@ -17,7 +17,7 @@ import {
   tempDir,
   type Issuer,
   type TestBackend,
-} from "./test-utils.ts";
+} from "./test.backend.ts";
 import { startBackend } from "./server.ts";
 
 type Msg = { type: string; [k: string]: unknown };

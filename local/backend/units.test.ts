@@ -7,7 +7,7 @@ import { Journal } from "./journal.ts";
 import { canonicalizeUdfPath, decodeTs, encodeTs, normalizeRequestTarget } from "./protocol.ts";
 import { convexToJson } from "convex/values";
 import { parseCursor, ReadSet, type DocumentChange } from "./readset.ts";
-import { tempDir } from "./test-utils.ts";
+import { tempDir } from "./test.backend.ts";
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { createServer, type ViteDevServer } from "vite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { encodeAll, get } from "../servedProbe.ts";
+import { encodeAll, get } from "../test.servedProbe.ts";
 import { CLERK_JS_BASE_PATH, CLERK_JS_SCRIPT_PATH } from "./offline.ts";
 import { clerkJsDist, offlineClerk } from "./vitePlugin.ts";
 

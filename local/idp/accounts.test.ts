@@ -4,7 +4,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "./client.ts";
 import { SEED_PASSWORD, SEEDED_ACCOUNTS } from "./config.ts";
-import { callAsBackend, memoryLogger, startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
+import { callAsBackend, memoryLogger, startTestIdp, tempDataDir, type TestIdp } from "./test.idp.ts";
 
 async function rejection(promise: Promise<unknown>): Promise<IdpRequestError> {
   try {

@@ -2,7 +2,7 @@ import { createClerkClient, verifyToken } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "./client.ts";
-import { startTestIdp, type TestIdp } from "./testing.ts";
+import { startTestIdp, type TestIdp } from "./test.idp.ts";
 
 /** The status of a rejected Clerk SDK call. */
 async function clerkStatus(promise: Promise<unknown>): Promise<number | undefined> {

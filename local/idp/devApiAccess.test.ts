@@ -9,7 +9,7 @@
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, type SignedIn } from "./client.ts";
-import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "./testing.ts";
+import { startTestIdp, startWebhookReceiver, type TestIdp, type WebhookReceiver } from "./test.idp.ts";
 
 const OWNER = "owner@example.test";
 const PASSWORD = "owner-password";

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startTestIdp, tempDataDir, type TestIdp } from "./testing.ts";
+import { startTestIdp, tempDataDir, type TestIdp } from "./test.idp.ts";
 
 const repo = path.resolve(import.meta.dirname, "../..");
 const WEBHOOK_SECRET_FORMAT = /^whsec_[A-Za-z0-9+/]{43}=$/;

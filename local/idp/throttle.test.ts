@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { callAsBackend, startTestIdp } from "./testing.ts";
+import { callAsBackend, startTestIdp } from "./test.idp.ts";
 import {
   clientKey,
   DEFAULT_SIGN_IN_LIMITS,

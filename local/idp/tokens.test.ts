@@ -3,7 +3,7 @@ import { request } from "node:http";
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient } from "./client.ts";
-import { callAsBackend, startTestIdp, type TestIdp } from "./testing.ts";
+import { callAsBackend, startTestIdp, type TestIdp } from "./test.idp.ts";
 
 const FIXED_NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
 

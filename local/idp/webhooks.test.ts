@@ -14,7 +14,7 @@ import {
   type ReceivedWebhook,
   type TestIdp,
   type WebhookReceiver,
-} from "./testing.ts";
+} from "./test.idp.ts";
 import { createSigner } from "./webhooks/sign.ts";
 
 interface Envelope {

@@ -7,13 +7,13 @@ import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idpClient, IdpRequestError } from "../client.ts";
-import { APP_ORIGIN, fapiClient, signInWithPassword } from "../fapi/testing.ts";
+import { APP_ORIGIN, fapiClient, signInWithPassword } from "../fapi/test.fapi.ts";
 import { SEED_PASSWORD } from "../config.ts";
-import { callAsBackend, startTestIdp, type TestIdp } from "../testing.ts";
+import { callAsBackend, startTestIdp, type TestIdp } from "../test.idp.ts";
 import type { BackendItemJson, BackendSubscriptionJson } from "./backendJson.ts";
 import type { PlanWire } from "./fapiJson.ts";
 import { periodEnd } from "./plans.ts";
-import { asBackend, billingCalls, GOOD_CARD, PRO_PLAN_ID } from "./testing.ts";
+import { asBackend, billingCalls, GOOD_CARD, PRO_PLAN_ID } from "./test.billing.ts";
 
 const START = Date.UTC(2027, 2, 15, 12, 0);
 

@@ -1,6 +1,6 @@
 /**
  * Clerk Billing's webhooks: each action's events, in order, svix-signed (verified with the real
- * `svix` library) and shaped as `@clerk/backend` types them (compile-time in `testing.ts`; here
+ * `svix` library) and shaped as `@clerk/backend` types them (compile-time in `test.billing.ts`; here
  * the fields Gatehouse's receiver relies on). The contract: envelope `timestamp` in ms and
  * strictly increasing per payer, every item names `payer.user_id` and `plan.slug`, `period_end`
  * in ms; delivered in the user's lane with their `user.*` events, kept across restarts.
@@ -9,7 +9,7 @@ import { createClerkClient } from "@clerk/backend";
 import { rmSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { idpClient } from "../client.ts";
-import { APP_ORIGIN, fapiClient, idpWithWebhooks, signInWithPassword } from "../fapi/testing.ts";
+import { APP_ORIGIN, fapiClient, idpWithWebhooks, signInWithPassword } from "../fapi/test.fapi.ts";
 import { generateDevSecrets } from "../secrets.ts";
 import {
   callAsBackend,
@@ -17,7 +17,7 @@ import {
   startWebhookReceiver,
   tempDataDir,
   type ReceivedWebhook,
-} from "../testing.ts";
+} from "../test.idp.ts";
 import type { BackendSubscriptionJson } from "./backendJson.ts";
 import type { WebhookItemJson, WebhookPaymentAttemptJson, WebhookSubscriptionJson } from "./events.ts";
 import { periodEnd } from "./plans.ts";
@@ -29,7 +29,7 @@ import {
   itemsBySlug,
   PRO_PLAN_ID,
   verifyDelivery,
-} from "./testing.ts";
+} from "./test.billing.ts";
 
 const SECRET = generateDevSecrets().webhookSecret;
 const START = Date.UTC(2027, 4, 10, 8, 0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { callAsBackend } from "../testing.ts";
+import { callAsBackend } from "../test.idp.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,
@@ -19,7 +19,7 @@ import {
   signUpFreshUser,
   type Envelope,
   type FapiTestClient,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 const CHROME =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/150.0.0.0 Safari/537.36";

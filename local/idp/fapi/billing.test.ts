@@ -18,7 +18,7 @@ import {
   GOOD_CARD,
   itemsBySlug,
   PRO_PLAN_ID,
-} from "../billing/testing.ts";
+} from "../billing/test.billing.ts";
 import type { SessionWire, TokenWire } from "./json.ts";
 import {
   APP_ORIGIN,
@@ -29,7 +29,7 @@ import {
   type Envelope,
   type ErrorBody,
   type FapiResponse,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 /** A Jan 31st, so that a monthly period ends on Feb 28th (not Mar 3rd). */
 const START = Date.UTC(2027, 0, 31, 9, 30);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { callAsBackend, memoryLogger, startTestIdp } from "../testing.ts";
+import { callAsBackend, memoryLogger, startTestIdp } from "../test.idp.ts";
 import { CODE_LIFETIME_MS, MAX_CODE_ATTEMPTS } from "./codes.ts";
 import type { ClientWire, SignInWire, SignUpWire } from "./json.ts";
 import {
@@ -16,7 +16,7 @@ import {
   type Envelope,
   type ErrorBody,
   type FapiTestClient,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 const logger = memoryLogger();

@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
-import { callAsBackend, type ReceivedWebhook } from "../testing.ts";
+import { callAsBackend, type ReceivedWebhook } from "../test.idp.ts";
 import type { UserJson } from "../users.ts";
 import { CODE_LIFETIME_MS, MAX_CODE_ATTEMPTS } from "./codes.ts";
 import type { DeletedObjectWire, EmailAddressWire, TokenWire, UserWire } from "./json.ts";
@@ -20,7 +20,7 @@ import {
   type Envelope,
   type ErrorBody,
   type FapiTestClient,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 

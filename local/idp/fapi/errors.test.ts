@@ -7,7 +7,7 @@ import {
   startWebhookReceiver,
   type TestIdp,
   type WebhookReceiver,
-} from "../testing.ts";
+} from "../test.idp.ts";
 import type { SignInWire, UserWire } from "./json.ts";
 import {
   attemptFirstFactor,
@@ -16,7 +16,7 @@ import {
   type Envelope,
   type ErrorBody,
   type FapiResponse,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 /** Clerk's error shape, and the field clerk-js renders the error under. */
 function expectClerkError(res: FapiResponse<unknown>, status: number, code: string, paramName?: string) {

@@ -2,7 +2,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SEED_PASSWORD } from "../config.ts";
 import { rmSync } from "node:fs";
-import { startTestIdp, tempDataDir, type TestIdp } from "../testing.ts";
+import { startTestIdp, tempDataDir, type TestIdp } from "../test.idp.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,
@@ -12,7 +12,7 @@ import type {
   TokenWire,
   UserWire,
 } from "./json.ts";
-import { APP_ORIGIN, asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./testing.ts";
+import { APP_ORIGIN, asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./test.fapi.ts";
 
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 

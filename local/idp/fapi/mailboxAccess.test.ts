@@ -5,9 +5,9 @@
  * over; now the mailbox takes the Backend API key, which only the IdP's owner has.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestIdp, type TestIdp } from "../testing.ts";
+import { startTestIdp, type TestIdp } from "../test.idp.ts";
 import type { SignInWire } from "./json.ts";
-import { fapiClient, readMailbox, type Envelope, type ErrorBody } from "./testing.ts";
+import { fapiClient, readMailbox, type Envelope, type ErrorBody } from "./test.fapi.ts";
 
 describe("dev mailbox: the Backend API key, or nothing", () => {
   let idp: TestIdp;

@@ -9,7 +9,7 @@
 import type { IncomingMessage } from "node:http";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestIdp, type TestIdp } from "../testing.ts";
+import { startTestIdp, type TestIdp } from "../test.idp.ts";
 import type { Fapi } from "./fapi.ts";
 import { fapiRoutes } from "./index.ts";
 import type { ClientWire, SignInWire, SignUpWire } from "./json.ts";
@@ -22,7 +22,7 @@ import {
   type Envelope,
   type ErrorBody,
   type FapiTestClient,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 const APP = "http://127.0.0.1:5173";
 const APP_LOCALHOST = "http://localhost:5173";

@@ -3,7 +3,7 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_IMAGE_BYTES } from "../images.ts";
-import { callAsBackend, type ReceivedWebhook, type TestIdp } from "../testing.ts";
+import { callAsBackend, type ReceivedWebhook, type TestIdp } from "../test.idp.ts";
 import type { UserJson } from "../users.ts";
 import type { ClientWire, ImageWire } from "./json.ts";
 import {
@@ -16,7 +16,7 @@ import {
   type Envelope,
   type FapiResponse,
   type FapiTestClient,
-} from "./testing.ts";
+} from "./test.fapi.ts";
 
 const PNG = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { startBackend, type Backend } from "./backend/server.ts";
 import type { IdpOptions } from "./idp/server.ts";
-import { startTestIdp, type TestIdp } from "./idp/testing.ts";
+import { startTestIdp, type TestIdp } from "./idp/test.idp.ts";
 
 export type TestStack = { idp: TestIdp; backend: Backend; dispose: () => Promise<void> };
 

@@ -8,8 +8,11 @@ import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "../test.eventually.ts";
 import { startIdp, type Idp, type IdpOptions } from "./server.ts";
 import type { Logger } from "./webhooks/delivery.ts";
+
+export { eventually };
 
 /** Fast retries for tests: 50 ms, 100 ms, 200 ms (then 200 ms), 6 attempts. */
 export const TEST_RETRY = { retryDelaysMs: [50, 100, 200], maxAttempts: 6 } as const;
@@ -68,20 +71,6 @@ export function callAsBackend(
     method: options.method ?? (options.json === undefined ? "GET" : "POST"),
     headers,
     body: options.json === undefined ? undefined : JSON.stringify(options.json),
-  });
-}
-
-/** Polls until `condition` holds; rejects after timeoutMs. */
-export function eventually(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = () => {
-      if (condition()) resolve();
-      else if (Date.now() - started > timeoutMs)
-        reject(new Error(`condition not met within ${timeoutMs} ms`));
-      else setTimeout(poll, 10);
-    };
-    poll();
   });
 }
 

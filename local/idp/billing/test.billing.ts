@@ -24,8 +24,8 @@ import type {
   ClerkPaginatedResponse,
   DeletedObjectJSON,
 } from "../../../node_modules/@clerk/clerk-react/node_modules/@clerk/shared/dist/types/index.mjs";
-import type { ReceivedWebhook } from "../testing.ts";
-import type { Envelope, FapiTestClient, Wire } from "../fapi/testing.ts";
+import type { ReceivedWebhook } from "../test.idp.ts";
+import type { Envelope, FapiTestClient, Wire } from "../fapi/test.fapi.ts";
 import type { DeletedObjectWire } from "../fapi/json.ts";
 import type { BackendItemJson, BackendSubscriptionJson } from "./backendJson.ts";
 import type {

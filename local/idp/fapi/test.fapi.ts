@@ -26,7 +26,7 @@ import {
   type ReceivedWebhook,
   type TestIdp,
   type WebhookReceiver,
-} from "../testing.ts";
+} from "../test.idp.ts";
 import type { EnvironmentWire } from "./environment.ts";
 import type {
   ClientWire,

@@ -16,6 +16,8 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWT
 import WebSocket from "ws";
 import { startBackend, type Backend, type BackendOptions } from "./server.ts";
 
+export { eventually } from "../test.eventually.ts";
+
 export type Issuer = {
   url: string;
   /** Signs a token with the issuer's key (claims override the defaults: aud "convex", 60 s). */
@@ -323,22 +325,6 @@ export const api = {
   },
   ref,
 };
-
-/** Polls `get` until `predicate` holds (for values that callbacks assign). */
-export function eventually<T>(
-  get: () => T,
-  predicate: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  return waitForValue<T>(
-    (cb) => {
-      const t = setInterval(() => cb(get()), 5);
-      return () => clearInterval(t);
-    },
-    predicate,
-    timeoutMs,
-  );
-}
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
 
