@@ -105,7 +105,7 @@ export function NewPostForm({ quota, isPro }: { quota: Quota | undefined; isPro:
         <UpgradePrompt
           feature="Unlimited posts"
           description={
-            quota.used > quota.limit
+            quota.used > (quota.limit ?? Infinity)
               ? `Your ${quota.used} posts stay, but the free plan adds no more past ${quota.limit}. Pro has no limit, plus insights and scheduling.`
               : `You have used all ${quota.limit} posts of the free plan. Pro has no limit, plus insights and scheduling.`
           }
