@@ -1,7 +1,7 @@
 import { paginationOptsValidator } from "convex/server";
 import type { Doc, Id } from "./_generated/dataModel";
 import { v } from "convex/values";
-import { internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { internalMutation, internalQuery } from "./_generated/server";
 import { internal } from "./_generated/api";
 import { billingPlanOf } from "./lib/billing";
 import { itemsOf } from "./lib/billingSync";
@@ -10,12 +10,12 @@ import { fail } from "./lib/errors";
 import { adminAction, adminQuery } from "./lib/functions";
 import { reconcileSummaryValidator, reconcileUsers as reconcileUsersWithClerk } from "./lib/reconcile";
 import { clearDemotions, refuseSelfDemotion, reserveDemotion } from "./lib/lastAdmin";
-import { claimWriteToken, consumeWriteToken, releaseWriteClaim } from "./lib/rateLimit";
+import { claimWriteToken, releaseWriteClaim } from "./lib/rateLimit";
 import { adminUserValidator, pageOf, plan, role } from "./lib/validators";
 import { requireAdmin, requireViewer, type Viewer } from "./lib/viewer";
 import { liveUser } from "./lib/users";
 import { paginateChecked } from "./lib/pagination";
-import { readableEntries, recordAudit, type AuditRecord } from "./lib/audit";
+import { readableEntries, recordAdminChange } from "./lib/audit";
 
 const auditDetails = v.optional(v.record(v.string(), v.union(v.string(), v.number(), v.boolean(), v.null())));
 
@@ -276,15 +276,6 @@ export const recordRoleChange = internalMutation({
     return null;
   },
 });
-
-/**
- * After Clerk accepted the change: charge the admin's write token and append the audit entry (a
- * role/plan change is paired there with Clerk's echo of it if that landed first; lib/audit.ts).
- */
-async function recordAdminChange(ctx: MutationCtx, entry: AuditRecord) {
-  await consumeWriteToken(ctx, entry.actor, { enforce: false });
-  await recordAudit(ctx, entry);
-}
 
 export const recordChange = internalMutation({
   args: { action: v.string(), actor: v.string(), target: v.optional(v.string()), details: auditDetails },

@@ -7,9 +7,9 @@
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalAction, internalMutation, internalQuery } from "./_generated/server";
-import { currentPaidItem, DEFAULT_SLUG, type ItemState } from "./lib/billing";
+import { currentPaidItem, paidView } from "./lib/billing";
 import { billingEvent, billingUpdate } from "./lib/billingEvents";
-import { itemsOf, settlePlan, storeItems } from "./lib/billingSync";
+import { applyBillingUpdate, itemsOf, settlePlan } from "./lib/billingSync";
 import { updatePublicMetadata } from "./lib/clerk";
 import { authedQuery } from "./lib/functions";
 import { recordAudit } from "./lib/audit";
@@ -33,7 +33,7 @@ export const applyBillingEvent = internalMutation({
     if (seen !== null) return "duplicate";
     const event = billingEvent.parse(raw);
     const update = billingUpdate(event);
-    const outcome = update === null ? "ignored" : await apply(ctx, svixId, event.type, update);
+    const outcome = update === null ? "ignored" : await applyBillingUpdate(ctx, svixId, event.type, update);
     await ctx.db.insert("webhookEvents", {
       svixId,
       type: event.type,
@@ -44,38 +44,6 @@ export const applyBillingEvent = internalMutation({
     return outcome;
   },
 });
-
-async function apply(
-  ctx: Parameters<typeof settlePlan>[0],
-  svixId: string,
-  type: string,
-  { clerkId, items }: { clerkId: string; items: ItemState[] },
-): Promise<BillingOutcome> {
-  const row = await userByClerkId(ctx, clerkId);
-  // A deleted user's billing is over; nothing of theirs is kept or revived.
-  if (row?.deletedAt !== undefined) return "tombstoned";
-  const { stored, newStatus } = await storeItems(ctx, clerkId, items);
-  if (stored === 0) return "stale";
-  const change = await settlePlan(ctx, clerkId);
-  const planChanged = change !== null && change.from !== change.to;
-  // A line when the plan changed or a paid item's status did: the free item's comings and goings and
-  // subscription events that repeat known states are kept (webhookEvents), not shown.
-  const paid = newStatus.find((i) => i.planSlug !== "" && i.planSlug !== DEFAULT_SLUG);
-  if (planChanged || paid) {
-    const shown = paid ?? newStatus[0] ?? items[0];
-    await recordAudit(ctx, {
-      action: `clerk.${type}`,
-      actor: "clerk",
-      target: clerkId,
-      details: {
-        svixId,
-        ...(shown ? { item: shown.planSlug, status: shown.status } : {}),
-        ...(planChanged ? { plan: change.to, planFrom: change.from } : {}),
-      },
-    });
-  }
-  return "applied";
-}
 
 /** When a canceled period has run out: the plan is decided again (the backstop for a late `ended`). */
 export const recheckPlan = internalMutation({
@@ -151,14 +119,6 @@ const subscriptionView = v.object({
     v.null(),
   ),
 });
-
-const PAID_STATUSES = ["active", "canceled", "past_due"] as const;
-type PaidStatus = (typeof PAID_STATUSES)[number];
-
-function paidView(item: ItemState): { status: PaidStatus; periodEnd: number | null } | null {
-  const status = PAID_STATUSES.find((s) => s === item.status);
-  return status === undefined ? null : { status, periodEnd: item.periodEnd };
-}
 
 /** The caller's plan and where it comes from, for the account page and /pricing. */
 export const mine = authedQuery({

@@ -8,9 +8,8 @@ import { internal } from "./_generated/api";
 import { internalMutation } from "./_generated/server";
 import { recordAudit } from "./lib/audit";
 import { userJson } from "./lib/clerkEvents";
-import { applyClerkUser, tombstoneUser, type SyncOutcome } from "./lib/userSync";
+import { applyClerkUser, changesOf, tombstoneUser, type SyncOutcome } from "./lib/userSync";
 import { userByClerkId } from "./lib/users";
-import type { Doc } from "./_generated/dataModel";
 
 export type WebhookOutcome = SyncOutcome | "duplicate";
 
@@ -53,20 +52,6 @@ export const applyUserEvent = internalMutation({
     return outcome;
   },
 });
-
-/**
- * What a user.updated changed, before → after, for the audit log: its role and plan changes are
- * paired with the admin change they echo (lib/audit.ts); `profile` marks any other change.
- */
-function changesOf(before: Doc<"users">, after: Doc<"users"> | null) {
-  const changes: Record<string, string | boolean> = {};
-  if (after === null) return changes;
-  if (before.role !== after.role) Object.assign(changes, { role: after.role, roleFrom: before.role });
-  if (before.plan !== after.plan) Object.assign(changes, { plan: after.plan, planFrom: before.plan });
-  if (before.name !== after.name || before.email !== after.email || before.imageUrl !== after.imageUrl)
-    changes["profile"] = true;
-  return changes;
-}
 
 /** svix retries for about 28 hours; keep dedupe records a week, then let them go. */
 export const WEBHOOK_DEDUPE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

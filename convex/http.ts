@@ -1,16 +1,13 @@
 import { httpRouter } from "convex/server";
 import { Webhook } from "svix";
 import { internal } from "./_generated/api";
-import type { z } from "zod";
 import { env, httpAction } from "./_generated/server";
+import { applied, json, malformed } from "./lib/webhookResponses";
 import { BILLING_EVENT_TYPES, billingEvent } from "./lib/billingEvents";
 import { anyEvent, clerkUserEvent, HANDLED_EVENT_TYPES } from "./lib/clerkEvents";
 
 /** Clerk's user and billing events are a few kB; anything near this is not one. */
 const MAX_WEBHOOK_BYTES = 256 * 1024;
-
-const json = (status: number, body: Record<string, unknown>) =>
-  new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
 
 /**
  * Clerk → svix → here. 400 means "this request is not a valid Clerk event" and changes
@@ -80,23 +77,6 @@ const clerkUsersWebhook = httpAction(async (ctx, request) => {
     }),
   );
 });
-
-function malformed(error: z.ZodError): Response {
-  const issues = error.issues.map((i) => ({ path: i.path.join("."), message: i.message }));
-  return json(400, { error: "malformed event", issues });
-}
-
-/** 200 with the outcome once the mutation committed; 500 (svix retries) if it failed. */
-async function applied(type: string, id: string, svixId: string, apply: () => Promise<string>) {
-  try {
-    const outcome = await apply();
-    console.log(`Clerk ${type} ${id} (${svixId}): ${outcome}`);
-    return json(200, { outcome });
-  } catch (error) {
-    console.error(`Clerk ${type} (${svixId}) failed; svix will retry`, error);
-    return json(500, { error: "internal error" });
-  }
-}
 
 const http = httpRouter();
 http.route({ path: "/clerk-users-webhook", method: "POST", handler: clerkUsersWebhook });

@@ -1,17 +1,14 @@
 /** The transactions of a reconciliation run (lib/reconcile.ts) and its daily schedule. */
 import { v } from "convex/values";
 import { internal } from "./_generated/api";
-import { internalAction, internalMutation, internalQuery, type MutationCtx } from "./_generated/server";
+import { internalAction, internalMutation, internalQuery } from "./_generated/server";
 import { userJson } from "./lib/clerkEvents";
 import { reconcileSummaryValidator, reconcileUsers } from "./lib/reconcile";
+import { recordAudit } from "./lib/audit";
 import { applyClerkUser, tombstoneUser } from "./lib/userSync";
 import { userByClerkId } from "./lib/users";
 
 const USERS_PAGE = 500;
-
-function audit(ctx: MutationCtx, action: string, actor: string, target: string) {
-  return ctx.db.insert("auditLog", { action, actor, target });
-}
 
 /** One page of Clerk's users (Clerk's JSON), applied as webhooks would apply them. */
 export const applyClerkPage = internalMutation({
@@ -40,7 +37,11 @@ export const applyClerkPage = internalMutation({
         continue;
       }
       result[existed ? "updated" : "created"]++;
-      await audit(ctx, existed ? "reconcile.updated" : "reconcile.created", actor, user.id);
+      await recordAudit(ctx, {
+        action: existed ? "reconcile.updated" : "reconcile.created",
+        actor,
+        target: user.id,
+      });
     }
     return result;
   },
@@ -72,7 +73,7 @@ export const tombstoneMissing = internalMutation({
   returns: v.boolean(),
   handler: async (ctx, { clerkId, actor }) => {
     if ((await tombstoneUser(ctx, clerkId)) !== "deleted") return false;
-    await audit(ctx, "reconcile.deleted", actor, clerkId);
+    await recordAudit(ctx, { action: "reconcile.deleted", actor, target: clerkId });
     return true;
   },
 });

@@ -40,6 +40,7 @@ import type * as lib_userSync from "../lib/userSync.js";
 import type * as lib_users from "../lib/users.js";
 import type * as lib_validators from "../lib/validators.js";
 import type * as lib_viewer from "../lib/viewer.js";
+import type * as lib_webhookResponses from "../lib/webhookResponses.js";
 import type * as posts from "../posts.js";
 import type * as reconcile from "../reconcile.js";
 import type * as users from "../users.js";
@@ -80,6 +81,7 @@ declare const fullApi: ApiFromModules<{
   "lib/users": typeof lib_users;
   "lib/validators": typeof lib_validators;
   "lib/viewer": typeof lib_viewer;
+  "lib/webhookResponses": typeof lib_webhookResponses;
   posts: typeof posts;
   reconcile: typeof reconcile;
   users: typeof users;

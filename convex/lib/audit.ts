@@ -18,6 +18,7 @@
 import type { Doc, Id } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
 import type { WithoutSystemFields } from "convex/server";
+import { consumeWriteToken } from "./rateLimit";
 
 export type AuditDoc = Doc<"auditLog">;
 export type AuditKind = "role" | "plan" | "sync" | "account";
@@ -165,4 +166,13 @@ export async function readableEntries(
     out.push(readable);
   }
   return out;
+}
+
+/**
+ * After Clerk accepted the change: charge the admin's write token and append the audit entry (a
+ * role/plan change is paired there with Clerk's echo of it if that landed first; lib/audit.ts).
+ */
+export async function recordAdminChange(ctx: MutationCtx, entry: AuditRecord) {
+  await consumeWriteToken(ctx, entry.actor, { enforce: false });
+  await recordAudit(ctx, entry);
 }

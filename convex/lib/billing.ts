@@ -108,3 +108,12 @@ export function planFromPlaClaim(value: unknown): Plan | undefined {
   if (userPlans.length === 0) return undefined;
   return userPlans.includes(PRO_SLUG) ? "pro" : "free_user";
 }
+
+const PAID_STATUSES = ["active", "canceled", "past_due"] as const;
+export type PaidStatus = (typeof PAID_STATUSES)[number];
+
+/** What the account page shows of the paid item behind a Pro plan: renewing, canceled or past due. */
+export function paidView(item: ItemState): { status: PaidStatus; periodEnd: number | null } | null {
+  const status = PAID_STATUSES.find((s) => s === item.status);
+  return status === undefined ? null : { status, periodEnd: item.periodEnd };
+}

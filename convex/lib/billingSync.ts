@@ -7,7 +7,9 @@
 import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
-import { billingPlanOf, decidePlan, nextLapse, supersedes, type ItemState } from "./billing";
+import { recordAudit } from "./audit";
+import { billingPlanOf, decidePlan, DEFAULT_SLUG, nextLapse, supersedes, type ItemState } from "./billing";
+import { userByClerkId } from "./users";
 import type { Plan } from "./permissions";
 
 /** A user has one subscription of a few items; more than this is not a state Clerk produces. */
@@ -111,4 +113,41 @@ export async function settlePlan(
   if (plan !== row.plan) await ctx.db.patch("users", row._id, { plan });
   await followUpPlan(ctx, { ...row, plan });
   return { from: row.plan, to: plan };
+}
+
+/**
+ * A verified billing event's item states for one user: stored in Clerk's order, the plan settled,
+ * and an audit line when the plan or a paid item's status changed. A deleted user's events store
+ * nothing; a report that supersedes nothing is stale.
+ */
+export async function applyBillingUpdate(
+  ctx: MutationCtx,
+  svixId: string,
+  type: string,
+  { clerkId, items }: { clerkId: string; items: ItemState[] },
+): Promise<"applied" | "stale" | "tombstoned"> {
+  const row = await userByClerkId(ctx, clerkId);
+  // A deleted user's billing is over; nothing of theirs is kept or revived.
+  if (row?.deletedAt !== undefined) return "tombstoned";
+  const { stored, newStatus } = await storeItems(ctx, clerkId, items);
+  if (stored === 0) return "stale";
+  const change = await settlePlan(ctx, clerkId);
+  const planChanged = change !== null && change.from !== change.to;
+  // A line when the plan changed or a paid item's status did: the free item's comings and goings and
+  // subscription events that repeat known states are kept (webhookEvents), not shown.
+  const paid = newStatus.find((i) => i.planSlug !== "" && i.planSlug !== DEFAULT_SLUG);
+  if (planChanged || paid) {
+    const shown = paid ?? newStatus[0] ?? items[0];
+    await recordAudit(ctx, {
+      action: `clerk.${type}`,
+      actor: "clerk",
+      target: clerkId,
+      details: {
+        svixId,
+        ...(shown ? { item: shown.planSlug, status: shown.status } : {}),
+        ...(planChanged ? { plan: change.to, planFrom: change.from } : {}),
+      },
+    });
+  }
+  return "applied";
 }

@@ -3,6 +3,7 @@
  * reconciliation, so both keep Clerk's order (strictly newer `updated_at` only) and both
  * respect tombstones that nothing revives.
  */
+import type { Doc } from "../_generated/dataModel";
 import type { MutationCtx } from "../_generated/server";
 import { parseOverride } from "./billing";
 import { decidedPlan, deleteItemsOf, followUpPlan } from "./billingSync";
@@ -80,4 +81,18 @@ export async function tombstoneUser(ctx: MutationCtx, clerkId: string): Promise<
   await settleDemotions(ctx, clerkId, null, deletedAt);
   await forgetWrites(ctx, clerkId);
   return "deleted";
+}
+
+/**
+ * What a user.updated changed, before → after, for the audit log: its role and plan changes are
+ * paired with the admin change they echo (lib/audit.ts); `profile` marks any other change.
+ */
+export function changesOf(before: Doc<"users">, after: Doc<"users"> | null) {
+  const changes: Record<string, string | boolean> = {};
+  if (after === null) return changes;
+  if (before.role !== after.role) Object.assign(changes, { role: after.role, roleFrom: before.role });
+  if (before.plan !== after.plan) Object.assign(changes, { plan: after.plan, planFrom: before.plan });
+  if (before.name !== after.name || before.email !== after.email || before.imageUrl !== after.imageUrl)
+    changes["profile"] = true;
+  return changes;
 }
