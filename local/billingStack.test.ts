@@ -13,7 +13,13 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
 import type { Backend } from "./backend/server.ts";
 import { newClient, signIn } from "./backend/test.backend.ts";
-import { DECLINED_CARD, GOOD_CARD, PRO_PLAN_ID, billingCalls, itemsBySlug } from "./idp/billing/test.billing.ts";
+import {
+  DECLINED_CARD,
+  GOOD_CARD,
+  PRO_PLAN_ID,
+  billingCalls,
+  itemsBySlug,
+} from "./idp/billing/test.billing.ts";
 import { idpClient } from "./idp/client.ts";
 import { APP_ORIGIN, fapiClient, signUpWithCode, type ErrorBody } from "./idp/fapi/test.fapi.ts";
 import type { TokenWire } from "./idp/fapi/json.ts";

@@ -1,5 +1,5 @@
 /**
- * The authorization matrix (convex/authz.matrix.test.ts, catalogue §4) replayed against the
+ * The authorization matrix (convex/authz.matrix.test.ts, docs/security.md) replayed against the
  * running stack: every public function × anonymous / free / pro (the owner) / admin / deleted /
  * revoked-admin, with real IdP tokens, over the HTTP API and the WebSocket. The deleted and the
  * revoked actors are made the way they happen: a token is minted, then Clerk's Backend API (the

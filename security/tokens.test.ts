@@ -1,5 +1,5 @@
 /**
- * JWT attacks J1–J23 (security-catalogue §2) against the running stack. Every token starts as a
+ * JWT attacks J1–J23 (docs/security.md) against the running stack. Every token starts as a
  * real session token minted by the IdP for a seeded account; one property is then changed and the
  * token re-signed with the IdP's own key (so only that property can be why it is refused) or with
  * an attacker key from `jose`. Each is sent over the WebSocket (ConvexClient.setAuth) and over the
@@ -485,7 +485,7 @@ describe("J8–J14 claims (IdP-signed, one claim changed)", () => {
     const before = dbState(backend);
     const ws = await wsProbe(token, "recorded J10");
     const res = await httpProbe(token, "recorded J10");
-    // Not mandated by RFC 7519 for the OIDC path (catalogue §6): both transports must agree.
+    // Not mandated by RFC 7519 for the OIDC path : both transports must agree.
     expect(ws.authenticated).toBe(res.status === 200);
     if (ws.authenticated) {
       // Accepted: it is then an ordinary signed-in call, and writes may happen; restore nothing, just record.

@@ -1,5 +1,5 @@
 /**
- * svix webhook attacks W1–W24 (security-catalogue §3) over real HTTP against the running
+ * svix webhook attacks W1–W24 (docs/security.md) over real HTTP against the running
  * backend's `POST /clerk-users-webhook` on its site port. Every signature is made by the real
  * `svix` library with the secret the IdP and the backend share (or deliberately another one).
  * Each refusal asserts the status and body and that every table is exactly as before; the

@@ -4,7 +4,14 @@
  * checks the answer and that the same process still serves a real client afterwards.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { rawHttp, servingProblems, sleep, spawnBackendCli, statusOf, type CliBackend } from "./test.backend.ts";
+import {
+  rawHttp,
+  servingProblems,
+  sleep,
+  spawnBackendCli,
+  statusOf,
+  type CliBackend,
+} from "./test.backend.ts";
 
 let backend: CliBackend;
 beforeAll(async () => {

@@ -2,7 +2,7 @@
  * Clerk Billing's rules for Gatehouse's user payers, in one place for the Frontend API (checkout,
  * cancel, cards), the Backend API (cancel), the dev endpoints (end a period, past due) and the
  * accounts (a payer per user). Every change is one `store.commit` together with its webhooks, in
- * the order /work/notes/billing-research.md §9.3 suggests (docs/local-stack.md has the table).
+ * the order Clerk's billing webhook guide describes for each flow (docs/local-stack.md has the table).
  * An emulation: no money moves; the two saved test cards decide whether a charge succeeds.
  */
 import { HttpError, notFound } from "../http.ts";

@@ -2,7 +2,7 @@
  * The saved test cards every payer has. clerk-js takes new card details only through Stripe
  * Elements, which cannot load offline, so checkout works with saved cards only: with at least one
  * saved, its drawer opens on the "existing" tab and confirms with `payment_method_id`
- * (/work/notes/billing-research.md §1, §6.3). The last digits follow Stripe's test numbers:
+ * (clerk-js's Checkout component: a `<Select>` of saved methods, no Stripe). The last digits follow Stripe's test numbers:
  * 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined. Neither can be removed, so a
  * payer never falls back to the Stripe form. The ids are the same for every payer (each payer has
  * its own copy); only which one is the default is kept per payer.

@@ -1,7 +1,7 @@
 /**
  * Billing resources as the Frontend API sends them to clerk-js 5.128.0, shaped after
  * `@clerk/shared`'s `Billing*JSON` types (billing.test.ts checks them at compile time) and what
- * its parsers need (/work/notes/billing-research.md §4): every money field present, a full plan
+ * its parsers need (read off clerk-js 5.128.0's bundle): every money field present, a full plan
  * in every item, `groups` and `items` arrays in statements. Timestamps are milliseconds.
  */
 import type { UserJson } from "../users.ts";

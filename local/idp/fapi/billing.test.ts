@@ -1,6 +1,6 @@
 /**
  * Clerk Billing through the Frontend API, as clerk-js 5.128.0's PricingTable, checkout drawer
- * and UserProfile call it (/work/notes/billing-research.md §3): each endpoint's envelope and
+ * and UserProfile call it (read off clerk-js 5.128.0's bundle): each endpoint's envelope and
  * JSON (type-checked against `@clerk/shared`), checkout with the saved cards, cancel,
  * resubscribe, past due and period end (dev endpoints), the `pla` / `fea` claims of the next token
  * and of the touch response, and bad input answered with 4xx.

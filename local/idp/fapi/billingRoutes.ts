@@ -81,7 +81,7 @@ function confirmFields(form: URLSearchParams): string | undefined {
 
 /**
  * Clerk Billing's Frontend API for a user payer, exactly the calls clerk-js 5.128.0 makes
- * (/work/notes/billing-research.md §3). Envelopes differ per call, as clerk-js parses them: plans,
+ * (read off its bundle). Envelopes differ per call, as clerk-js parses them: plans,
  * a plan, payment attempts and a payment attempt are bare; the subscription, statements, payment
  * methods, checkouts and the rest are `{response, client}`. Organization payers
  * (`/organizations/{id}/billing/…`) are not emulated.

@@ -12,11 +12,18 @@ import type {
   TokenWire,
   UserWire,
 } from "./json.ts";
-import { APP_ORIGIN, asClerk, fapiClient, signUpWithCode, type Envelope, type ErrorBody } from "./test.fapi.ts";
+import {
+  APP_ORIGIN,
+  asClerk,
+  fapiClient,
+  signUpWithCode,
+  type Envelope,
+  type ErrorBody,
+} from "./test.fapi.ts";
 
 let clock = Date.UTC(2030, 0, 1, 12, 0, 0);
 
-/** The fields clerk-js was seen to need (reference §4.8), checked at run time. */
+/** The fields clerk-js was seen to need (read off clerk-js 5.128.0), checked at run time. */
 function expectNeededClient(client: ClientWire | null): asserts client is ClientWire {
   asClerk.client(client!);
   expect(client).toMatchObject({ object: "client", id: expect.stringMatching(/^client_/) });
@@ -51,7 +58,7 @@ describe("Frontend API flows (what clerk-js 5.128.0 calls)", () => {
       const e = asClerk.environment(env.body.response);
       expect(e.auth_config.single_session_mode).toBe(true);
       expect(e.auth_config.reverification).toBe(false);
-      // A billing section missing any of these makes clerk-js degrade (reference §5). Billing
+      // A billing section missing any of these makes clerk-js degrade. Billing
       // for users, no Stripe key (saved test cards only: billing/cards.ts).
       expect(e.commerce_settings.billing).toEqual({
         stripe_publishable_key: null,
