@@ -66,13 +66,14 @@ export async function deleteItemsOf(ctx: MutationCtx, clerkId: string): Promise<
   for (const row of rows) await ctx.db.delete("subscriptionItems", row._id);
 }
 
-/** The plan the row should hold now, and which source decided it. */
+/** The plan the row should hold now, and which source decided it (`items`: the user's, if read). */
 export async function decidedPlan(
   ctx: QueryCtx,
   clerkId: string,
   sources: { override: Plan | undefined; metadata: Plan },
+  items?: ItemState[],
 ) {
-  const billing = billingPlanOf(await itemsOf(ctx, clerkId), Date.now());
+  const billing = billingPlanOf(items ?? (await itemsOf(ctx, clerkId)), Date.now());
   return decidePlan({ ...sources, billing });
 }
 
@@ -81,13 +82,16 @@ export async function decidedPlan(
  * copy differs, and look again when a canceled period runs out (Clerk's `ended` should say so
  * first; this is the backstop if that event is late or lost).
  */
-export async function followUpPlan(ctx: MutationCtx, row: Doc<"users">): Promise<void> {
+export async function followUpPlan(
+  ctx: MutationCtx,
+  row: Pick<Doc<"users">, "clerkId" | "plan" | "planOverride" | "metadataPlan" | "deletedAt">,
+  items?: ItemState[],
+): Promise<void> {
   if (row.deletedAt !== undefined) return;
-  if (row.planOverride !== undefined || (await itemsOf(ctx, row.clerkId)).length > 0) {
-    if (row.plan !== row.metadataPlan)
-      await ctx.scheduler.runAfter(0, internal.billing.mirrorPlan, { clerkId: row.clerkId, attempt: 0 });
-  }
-  const lapse = nextLapse(await itemsOf(ctx, row.clerkId), Date.now());
+  const known = items ?? (await itemsOf(ctx, row.clerkId));
+  if ((row.planOverride !== undefined || known.length > 0) && row.plan !== row.metadataPlan)
+    await ctx.scheduler.runAfter(0, internal.billing.mirrorPlan, { clerkId: row.clerkId, attempt: 0 });
+  const lapse = nextLapse(known, Date.now());
   if (lapse !== undefined)
     await ctx.scheduler.runAt(lapse + 1000, internal.billing.recheckPlan, { clerkId: row.clerkId });
 }
@@ -101,17 +105,17 @@ export async function settlePlan(
   ctx: MutationCtx,
   clerkId: string,
 ): Promise<{ from: Plan; to: Plan } | null> {
-  const row = await ctx.db
-    .query("users")
-    .withIndex("by_clerkId", (q) => q.eq("clerkId", clerkId))
-    .unique();
+  const row = await userByClerkId(ctx, clerkId);
   if (row === null || !row.synced || row.deletedAt !== undefined) return null;
-  const { plan } = await decidedPlan(ctx, clerkId, {
-    override: row.planOverride,
-    metadata: row.metadataPlan ?? row.plan,
-  });
+  const items = await itemsOf(ctx, clerkId);
+  const { plan } = await decidedPlan(
+    ctx,
+    clerkId,
+    { override: row.planOverride, metadata: row.metadataPlan ?? row.plan },
+    items,
+  );
   if (plan !== row.plan) await ctx.db.patch("users", row._id, { plan });
-  await followUpPlan(ctx, { ...row, plan });
+  await followUpPlan(ctx, { ...row, plan }, items);
   return { from: row.plan, to: plan };
 }
 

@@ -6,7 +6,7 @@
 import type { Doc } from "../_generated/dataModel";
 import type { MutationCtx } from "../_generated/server";
 import { parseOverride } from "./billing";
-import { decidedPlan, deleteItemsOf, followUpPlan } from "./billingSync";
+import { decidedPlan, deleteItemsOf, followUpPlan, itemsOf } from "./billingSync";
 import { profileFrom, type ClerkUserJson } from "./clerkEvents";
 import { settleDemotions } from "./lastAdmin";
 import { parsePlan, parseRole } from "./permissions";
@@ -28,7 +28,8 @@ export async function applyClerkUser(
   const metadataPlan = parsePlan(user.public_metadata?.["plan"]);
   const planOverride = parseOverride(user.public_metadata?.["planOverride"]);
   // The plan is decided with the subscription Gatehouse knows (ADR 009), not copied from metadata.
-  const { plan } = await decidedPlan(ctx, clerkId, { override: planOverride, metadata: metadataPlan });
+  const items = await itemsOf(ctx, clerkId);
+  const { plan } = await decidedPlan(ctx, clerkId, { override: planOverride, metadata: metadataPlan }, items);
   const fields = {
     ...profileFrom(user),
     role: parseRole(user.public_metadata?.["role"]),
@@ -38,11 +39,10 @@ export async function applyClerkUser(
     clerkUpdatedAt: user.updated_at,
     synced: true,
   };
-  const id = row ? row._id : await ctx.db.insert("users", { clerkId, ...fields });
   if (row) await ctx.db.patch("users", row._id, fields);
+  else await ctx.db.insert("users", { clerkId, ...fields });
   await settleDemotions(ctx, clerkId, fields.role, user.updated_at);
-  const written = await ctx.db.get("users", id);
-  if (written) await followUpPlan(ctx, written);
+  await followUpPlan(ctx, { clerkId, ...fields }, items);
   return "applied";
 }
 
