@@ -96,6 +96,36 @@ describe("each status of a Pro item", () => {
     expect(log.map((e) => e.action)).toContain("billing.periodEnded");
   });
 
+  test("a canceled period's end gets one lapse check, however many events repeat it", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    const end = T0 + 10 * DAY;
+    const canceled = { userId: ADA, status: "canceled", canceledAt: T0 + DAY, periodEnd: end } as const;
+    await deliver(t, itemEvent({ ...canceled, at: T0 + DAY }));
+    // Clerk's subscription.updated repeats the item; the metadata echo is a user event.
+    await deliver(
+      t,
+      subscriptionEvent("subscription.updated", ADA, T0 + DAY + 1, [{ ...canceled, plan: "pro" }]),
+    );
+    await deliver(
+      t,
+      userEvent("user.updated", ADA, { updatedAt: T0 + DAY + 2, publicMetadata: { plan: "pro" } }),
+    );
+    const rechecks = () =>
+      t.run(async (ctx) =>
+        (await ctx.db.system.query("_scheduled_functions").collect())
+          .filter((job) => job.name.includes("recheckPlan") && job.state.kind === "pending")
+          .map((job) => job.scheduledTime),
+      );
+    expect(await rechecks()).toEqual([end + 1000]);
+    // A resumed and canceled again period with a new end: a check for that end too.
+    await deliver(
+      t,
+      itemEvent({ ...canceled, at: T0 + 2 * DAY, canceledAt: T0 + 2 * DAY, periodEnd: end + DAY }),
+    );
+    expect((await rechecks()).sort()).toEqual([end + 1000, end + DAY + 1000]);
+  });
+
   test("ended returns the user to Free", async () => {
     const t = await withAda();
     await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));

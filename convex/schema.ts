@@ -19,6 +19,8 @@ export default defineSchema({
      * session token's `metadata.plan`. When it differs from `plan`, the mirror is written again.
      */
     metadataPlan: v.optional(plan),
+    /** When billing.recheckPlan is set to run for a canceled period's end: one job per end, not per event. */
+    lapseCheckAt: v.optional(v.number()),
   })
     .index("by_clerkId", ["clerkId"])
     // Kept beside by_role_plan: admins by role alone are listed newest first (by _creationTime).

@@ -84,7 +84,10 @@ export async function decidedPlan(
  */
 export async function followUpPlan(
   ctx: MutationCtx,
-  row: Pick<Doc<"users">, "clerkId" | "plan" | "planOverride" | "metadataPlan" | "deletedAt">,
+  row: Pick<
+    Doc<"users">,
+    "_id" | "clerkId" | "plan" | "planOverride" | "metadataPlan" | "deletedAt" | "lapseCheckAt"
+  >,
   items?: ItemState[],
 ): Promise<void> {
   if (row.deletedAt !== undefined) return;
@@ -92,8 +95,11 @@ export async function followUpPlan(
   if ((row.planOverride !== undefined || known.length > 0) && row.plan !== row.metadataPlan)
     await ctx.scheduler.runAfter(0, internal.billing.mirrorPlan, { clerkId: row.clerkId, attempt: 0 });
   const lapse = nextLapse(known, Date.now());
-  if (lapse !== undefined)
-    await ctx.scheduler.runAt(lapse + 1000, internal.billing.recheckPlan, { clerkId: row.clerkId });
+  // Every later event about a canceled item (an echo, a redelivery) names the same end: one check
+  // is already set for it. A check set for another end still runs and finds nothing to change.
+  if (lapse === undefined || row.lapseCheckAt === lapse + 1000) return;
+  await ctx.scheduler.runAt(lapse + 1000, internal.billing.recheckPlan, { clerkId: row.clerkId });
+  await ctx.db.patch("users", row._id, { lapseCheckAt: lapse + 1000 });
 }
 
 /**

@@ -39,10 +39,11 @@ export async function applyClerkUser(
     clerkUpdatedAt: user.updated_at,
     synced: true,
   };
-  if (row) await ctx.db.patch("users", row._id, fields);
-  else await ctx.db.insert("users", { clerkId, ...fields });
+  let _id = row?._id;
+  if (_id) await ctx.db.patch("users", _id, fields);
+  else _id = await ctx.db.insert("users", { clerkId, ...fields });
   await settleDemotions(ctx, clerkId, fields.role, user.updated_at);
-  await followUpPlan(ctx, { clerkId, ...fields }, items);
+  await followUpPlan(ctx, { _id, clerkId, lapseCheckAt: row?.lapseCheckAt, ...fields }, items);
   return "applied";
 }
 
