@@ -203,7 +203,16 @@ export const MATRIX: Record<string, Row> = {
     },
     expect: adminsOnly,
     check: (result) =>
-      expect(result).toEqual({ clerkUsers: 6, created: 0, updated: 0, deleted: 0, unchanged: 6, invalid: 0 }),
+      expect(result).toEqual({
+        clerkUsers: 6,
+        created: 0,
+        updated: 0,
+        deleted: 0,
+        unchanged: 6,
+        invalid: 0,
+        subscriptionsRepaired: 0,
+        billingChecked: true,
+      }),
   },
 };
 

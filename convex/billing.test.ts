@@ -8,9 +8,9 @@ import { api, internal } from "./_generated/api";
 import { errorCodeOf } from "./lib/errors";
 import { FREE_POST_QUOTA } from "./lib/permissions";
 import { tokenClaims } from "./lib/viewer";
-import { DAY, itemEvent, subscriptionEvent } from "./test.billing";
+import { backendSubscription, DAY, itemEvent, subscriptionEvent } from "./test.billing";
 import { deletedEvent, deliver, userEvent, usersRow, WEBHOOK_SECRET } from "./test.webhooks";
-import { fakeClerkApi, identityFor, newTest, type TestConvex } from "./test.world";
+import { clerkUser, fakeClerkApi, identityFor, newTest, type TestConvex } from "./test.world";
 
 const T0 = Date.UTC(2026, 10, 1, 12, 0);
 const ADA = "user_ada";
@@ -291,6 +291,100 @@ describe("order and repetition", () => {
     expect(await usersRow(t, ADA)).toBeNull();
     await deliver(t, userEvent("user.created", ADA, { updatedAt: T0 + 5 }));
     expect(await planOf(t)).toBe("pro");
+  });
+});
+
+describe("reconciliation reads each user's subscription from Clerk", () => {
+  /** Ada as Clerk lists her, and her subscription as Clerk's Backend API reports it now. */
+  function clerkHas(items: Parameters<typeof backendSubscription>[1]) {
+    clerk.users.set(ADA, clerkUser(ADA, {}, T0 - 1000));
+    clerk.subscriptions.set(ADA, backendSubscription(ADA, items));
+  }
+  const sync = (t: TestConvex) => t.action(internal.reconcile.daily, {});
+  const repairs = (t: TestConvex) =>
+    t.run(async (ctx) =>
+      (await ctx.db.query("auditLog").collect()).filter((e) => e.action === "reconcile.billing"),
+    );
+
+  test("a lost `active` is repaired: Pro, one audit line, and the next run repairs nothing", async () => {
+    const t = await withAda();
+    clerkHas([
+      { plan: "free_user", status: "ended", at: T0 },
+      { plan: "pro", status: "active", at: T0 },
+    ]);
+    expect(await sync(t)).toMatchObject({ clerkUsers: 1, subscriptionsRepaired: 1, billingChecked: true });
+    expect(await planOf(t)).toBe("pro");
+    expect((await repairs(t)).map((e) => [e.actor, e.target, e.details])).toEqual([
+      ["cron", ADA, { item: "pro", status: "active", plan: "pro", planFrom: "free_user" }],
+    ]);
+    await runDueJobs(t);
+    expect(metadataWrites()).toEqual([{ plan: "pro" }]);
+    expect(await sync(t)).toMatchObject({ subscriptionsRepaired: 0 });
+    expect(await repairs(t)).toHaveLength(1);
+  });
+
+  test("a lost `ended` is repaired: the user is Free again", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
+    expect(await planOf(t)).toBe("pro");
+    clerkHas([
+      { plan: "pro", status: "ended", at: T0 + DAY },
+      { plan: "free_user", status: "active", at: T0 + DAY },
+    ]);
+    vi.setSystemTime(T0 + DAY + 1000);
+    expect(await sync(t)).toMatchObject({ subscriptionsRepaired: 1 });
+    expect(await planOf(t)).toBe("free_user");
+    expect((await repairs(t)).map((e) => e.details)).toEqual([
+      { item: "pro", status: "ended", plan: "free_user", planFrom: "pro" },
+    ]);
+  });
+
+  test("an answer older than an event already applied changes nothing", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 10 }));
+    // Clerk's Backend API answered before the upgrade reached it (a read replica, a slow run).
+    clerkHas([{ plan: "pro", status: "incomplete", at: T0 + 5 }]);
+    expect(await sync(t)).toMatchObject({ subscriptionsRepaired: 0 });
+    expect(await planOf(t)).toBe("pro");
+    expect(await repairs(t)).toEqual([]);
+  });
+
+  test("a tombstoned user's subscription is not stored, whatever Clerk still reports", async () => {
+    const t = await withAda();
+    await deliver(t, deletedEvent(ADA));
+    clerkHas([{ plan: "pro", status: "active", at: T0 + DAY }]);
+    const summary = await sync(t);
+    expect(summary).toMatchObject({ subscriptionsRepaired: 0 });
+    expect(await t.run((ctx) => ctx.db.query("subscriptionItems").collect())).toEqual([]);
+    expect((await usersRow(t, ADA))?.deletedAt).toBeTypeOf("number");
+  });
+
+  test("Clerk Billing off (Clerk refuses the question): users still synced, asked once, reported unchecked", async () => {
+    const t = newTest();
+    for (let i = 0; i < 12; i++) clerk.users.set(`user_${i}`, clerkUser(`user_${i}`, {}, T0 - 1000 + i));
+    clerk.billing.refuseWith = 403;
+    const summary = await sync(t);
+    expect(summary).toMatchObject({
+      clerkUsers: 12,
+      created: 12,
+      subscriptionsRepaired: 0,
+      billingChecked: false,
+    });
+    // The batch in flight when the refusal came (four at once); no later batch asks again.
+    const asked = clerk.calls.filter((c) => c.path.endsWith("/billing/subscription"));
+    expect(asked).toHaveLength(4);
+  });
+
+  test("an answer that is not a subscription: UPSTREAM_ERROR, and nothing of it is stored", async () => {
+    const t = await withAda();
+    clerk.users.set(ADA, clerkUser(ADA, {}, T0 - 1000));
+    clerk.subscriptions.set(ADA, {
+      object: "commerce_subscription",
+      subscription_items: [{ object: "commerce_subscription_item", id: "csubi_x", status: "active" }],
+    });
+    await expect(sync(t)).rejects.toMatchObject({ data: { code: "UPSTREAM_ERROR" } });
+    expect(await t.run((ctx) => ctx.db.query("subscriptionItems").collect())).toEqual([]);
+    expect(await planOf(t)).toBe("free_user");
   });
 });
 

@@ -33,7 +33,11 @@ export const applyBillingEvent = internalMutation({
     if (seen !== null) return "duplicate";
     const event = billingEvent.parse(raw);
     const update = billingUpdate(event);
-    const outcome = update === null ? "ignored" : await applyBillingUpdate(ctx, svixId, event.type, update);
+    const outcome =
+      update === null
+        ? "ignored"
+        : (await applyBillingUpdate(ctx, { action: `clerk.${event.type}`, actor: "clerk", svixId }, update))
+            .outcome;
     await ctx.db.insert("webhookEvents", {
       svixId,
       type: event.type,

@@ -5,6 +5,8 @@ import { internalAction, internalMutation, internalQuery } from "./_generated/se
 import { userJson } from "./lib/clerkEvents";
 import { reconcileSummaryValidator, reconcileUsers } from "./lib/reconcile";
 import { recordAudit } from "./lib/audit";
+import { repairBilling } from "./lib/billingSync";
+import { itemStateFields } from "./lib/validators";
 import { applyClerkUser, tombstoneUser } from "./lib/userSync";
 import { userByClerkId } from "./lib/users";
 
@@ -44,6 +46,23 @@ export const applyClerkPage = internalMutation({
       });
     }
     return result;
+  },
+});
+
+/**
+ * Subscriptions as Clerk's Backend API reported them for a page of users, applied as billing
+ * events are; returns how many users' items were repaired (a state newer than the one kept).
+ */
+export const applyClerkBilling = internalMutation({
+  args: {
+    subscriptions: v.array(v.object({ clerkId: v.string(), items: v.array(v.object(itemStateFields)) })),
+    actor: v.string(),
+  },
+  returns: v.number(),
+  handler: async (ctx, { subscriptions, actor }) => {
+    let repaired = 0;
+    for (const update of subscriptions) if (await repairBilling(ctx, actor, update)) repaired++;
+    return repaired;
   },
 });
 

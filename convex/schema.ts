@@ -1,6 +1,6 @@
 import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
-import { plan, userFields, visibility } from "./lib/validators";
+import { itemStateFields, plan, userFields, visibility } from "./lib/validators";
 
 export default defineSchema({
   /** One row per Clerk user, written from verified webhooks (or provisionally by users.ensure). */
@@ -59,17 +59,12 @@ export default defineSchema({
 
   /**
    * Clerk Billing's subscription items, one row per item with its latest state (lib/billing.ts):
-   * the subscription side of a user's plan. Written only from verified billing webhooks.
+   * the subscription side of a user's plan. Written only from verified billing webhooks and from
+   * reconciliation, which reads Clerk's Backend API (lib/reconcile.ts).
    */
   subscriptionItems: defineTable({
-    itemId: v.string(),
+    ...itemStateFields,
     clerkId: v.string(),
-    planSlug: v.string(),
-    status: v.string(),
-    periodEnd: v.union(v.number(), v.null()),
-    canceledAt: v.union(v.number(), v.null()),
-    pastDueAt: v.union(v.number(), v.null()),
-    asOf: v.number(),
   })
     .index("by_itemId", ["itemId"])
     .index("by_clerkId", ["clerkId"]),

@@ -1,5 +1,10 @@
 /** Clerk Billing events for webhook suites, shaped as `@clerk/backend` types them. */
-import type { BillingSubscriptionItemWebhookEvent, BillingSubscriptionWebhookEvent } from "@clerk/backend";
+import type {
+  BillingSubscriptionItemJSON,
+  BillingSubscriptionItemWebhookEvent,
+  BillingSubscriptionJSON,
+  BillingSubscriptionWebhookEvent,
+} from "@clerk/backend";
 
 type ItemJSON = BillingSubscriptionItemWebhookEvent["data"];
 
@@ -143,3 +148,46 @@ export function subscriptionEvent(
 }
 
 export { DAY };
+
+/**
+ * A user's subscription as Clerk's Backend API answers `getUserBillingSubscription`, its items as
+ * `ItemOptions` say (`at` is each item's `updated_at`), with the ids billing events use.
+ */
+export function backendSubscription(
+  userId: string,
+  items: Omit<ItemOptions, "userId">[],
+): BillingSubscriptionJSON {
+  const at = Math.max(0, ...items.map((i) => i.at));
+  return {
+    object: "commerce_subscription",
+    id: `csub_${userId}`,
+    instance_id: "ins_test",
+    status: "active",
+    payer_id: `cpayer_${userId}`,
+    created_at: 0,
+    updated_at: at,
+    active_at: 0,
+    past_due_at: null,
+    subscription_items: items.map((o): BillingSubscriptionItemJSON => {
+      const event = itemJson({ ...o, userId });
+      return {
+        object: "commerce_subscription_item",
+        id: event.id,
+        instance_id: "ins_test",
+        status: o.status,
+        plan_period: "month",
+        payer_id: `cpayer_${userId}`,
+        period_start: event.period_start,
+        period_end: event.period_end,
+        is_free_trial: false,
+        ended_at: o.status === "ended" ? o.at : null,
+        created_at: 0,
+        updated_at: o.at,
+        canceled_at: o.canceledAt ?? null,
+        past_due_at: o.pastDueAt ?? null,
+        plan: { ...planJson(o.plan ?? "pro"), fee: money(event.amount.amount) } as never,
+        plan_id: `cplan_${o.plan ?? "pro"}`,
+      };
+    }),
+  } as BillingSubscriptionJSON;
+}

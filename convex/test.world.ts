@@ -194,6 +194,10 @@ export function fakeClerkApi() {
   /** Clerk's users for GET /v1/users and /v1/users/{id} (reconciliation); tests fill it. */
   const users = new Map<string, ReturnType<typeof clerkUser>>();
   const metadata = new Map<string, Record<string, unknown>>();
+  /** Clerk Billing's subscription per user for GET /v1/users/{id}/billing/subscription; none is 404. */
+  const subscriptions = new Map<string, unknown>();
+  /** Set to answer subscription questions with this status instead (Billing not enabled: 403). */
+  const billing = { refuseWith: undefined as number | undefined };
   const fake = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
@@ -215,6 +219,15 @@ export function fakeClerkApi() {
     }
     if (request.method === "GET" && url.pathname === "/v1/users/count") {
       return json({ object: "total_count", total_count: users.size });
+    }
+    const subscription = /^\/v1\/users\/([^/]+)\/billing\/subscription$/.exec(url.pathname);
+    if (request.method === "GET" && subscription?.[1]) {
+      const found = subscriptions.get(decodeURIComponent(subscription[1]));
+      if (billing.refuseWith !== undefined || found === undefined) {
+        const status = billing.refuseWith ?? 404;
+        return json({ errors: [{ code: "refused", message: "refused", long_message: "refused" }] }, status);
+      }
+      return json(found);
     }
     const one = /^\/v1\/users\/([^/]+)$/.exec(url.pathname);
     if (request.method === "GET" && one?.[1]) {
@@ -246,7 +259,7 @@ export function fakeClerkApi() {
     }
     return new Response("not found", { status: 404 });
   });
-  return { fetch: fake, calls, users };
+  return { fetch: fake, calls, users, subscriptions, billing };
 }
 
 export function clerkUser(id: string, publicMetadata: Record<string, unknown> = {}, updatedAt = Date.now()) {

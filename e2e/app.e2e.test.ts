@@ -121,9 +121,13 @@ describe("administration", () => {
     await signIn(admin, baseUrl, "admin@gatehouse.test");
     await admin.getByRole("link", { name: "Admin" }).click();
     await admin.getByRole("button", { name: "Sync with Clerk" }).click();
-    await admin.getByText(/^Compared \d+ Clerk users: 0 added, 0 updated, 0 removed\.$/).waitFor();
     await admin
-      .getByText(/synced with Clerk: compared \d+ users, 0 added, 0 updated, 0 removed/)
+      .getByText(/^Compared \d+ Clerk users: 0 added, 0 updated, 0 removed; 0 subscriptions repaired\.$/)
+      .waitFor();
+    await admin
+      .getByText(
+        /synced with Clerk: compared \d+ users, 0 added, 0 updated, 0 removed; 0 subscriptions repaired/,
+      )
       .first()
       .waitFor();
     await screenshot(admin, "admin-synced");

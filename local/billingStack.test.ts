@@ -330,4 +330,40 @@ describe("Clerk Billing → Convex → Clerk's metadata, offline", () => {
     expect((await clerkUser(p.userId)).publicMetadata.plan).toBe("pro");
     await expect(p.client.query(api.insights.overview, {})).resolves.toMatchObject({ total: 0 });
   });
+
+  test("billing events lost for good: an administrator's sync reads the subscription from Clerk, and the open page turns Pro", async () => {
+    const p = await payer();
+    const admin = newClient(backend.url);
+    clients.push(admin);
+    const session = await dev().signIn("admin@gatehouse.test", "gatehouse-dev");
+    expect(await signIn(admin, async () => dev().token(session.sessionId))).toBe(true);
+
+    // Every delivery fails (nothing listens on port 9) until the IdP gives up on it.
+    const dropped = idp.deliveryStats().dropped;
+    idp.setWebhookUrl("http://127.0.0.1:9/clerk-users-webhook");
+    try {
+      const started = await p.billing.startCheckout(PRO_PLAN_ID, "month");
+      expect((await p.billing.confirm(started.body.response.id, GOOD_CARD)).status).toBe(200);
+      await idp.whenDelivered(20_000);
+    } finally {
+      idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);
+    }
+    expect(idp.deliveryStats().dropped).toBeGreaterThan(dropped);
+    expect(p.me.latest()).toMatchObject({ plan: "free_user" });
+    const before = p.me.seen.length;
+
+    const summary = await admin.action(api.admin.reconcileUsers, {});
+    expect(summary).toMatchObject({ subscriptionsRepaired: 1, billingChecked: true, updated: 0 });
+    await p.me.until((v) => v?.plan === "pro", before);
+    const pro = itemsBySlug((await p.billing.subscription()).body.response).pro!;
+    await p.mine.until((v) => v?.paid?.status === "active" && v.paid.periodEnd === pro.period_end);
+    // Gatehouse mirrors the repaired plan into Clerk's metadata, as after a delivered event.
+    await expect.poll(async () => (await clerkUser(p.userId)).publicMetadata.plan).toBe("pro");
+    const { page } = await admin.query(api.admin.auditLog, {
+      paginationOpts: { numItems: 20, cursor: null },
+    });
+    expect(page.filter((e) => e.action === "reconcile.billing" && e.target === p.userId)).toHaveLength(1);
+    // Nothing left to repair.
+    expect(await admin.action(api.admin.reconcileUsers, {})).toMatchObject({ subscriptionsRepaired: 0 });
+  }, 60_000);
 });

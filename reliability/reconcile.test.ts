@@ -156,7 +156,8 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
   report(
     `reliability/reconcile: ${changes} changes while webhooks were down, ${dropped} deliveries dropped after retries, ` +
       `${drift.length} drift findings; reconcileUsers in ${reconcileMs.toFixed(0)} ms: ${summary.clerkUsers} Clerk users, ` +
-      `${summary.created} created, ${summary.updated} updated, ${summary.deleted} tombstoned, ${summary.unchanged} unchanged; ` +
+      `${summary.created} created, ${summary.updated} updated, ${summary.deleted} tombstoned, ${summary.unchanged} unchanged, ` +
+      `${summary.subscriptionsRepaired} subscriptions repaired; ` +
       `after: ${result.live} live rows equal the IdP, ${result.tombstoned}/${deletedKnown.size} deleted tombstoned, ` +
       `${ghosts.filter((g) => knownIds.has(g)).length}/${ghosts.length} never-seen deleted users have a row, ` +
       `${result.mismatches.length} mismatches; second run ${second.created}/${second.updated}/${second.deleted} ` +
@@ -176,17 +177,27 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
     deleted: deletedKnown.size,
     unchanged: users.length - expectedCreated - expectedUpdated,
     invalid: 0,
+    // Each sign-up's free subscription item, whose billing events were dropped, read from Clerk.
+    subscriptionsRepaired: created.length,
+    billingChecked: true,
   });
   // The deleted author's post went with the tombstone.
   expect(feed.page.map((p) => p._id)).not.toContain(doomedPost);
   // Every repair is audited.
-  expect([audited("reconcile.created"), audited("reconcile.updated"), audited("reconcile.deleted")]).toEqual([
-    expectedCreated,
-    expectedUpdated,
-    deletedKnown.size,
-  ]);
+  expect([
+    audited("reconcile.created"),
+    audited("reconcile.updated"),
+    audited("reconcile.deleted"),
+    audited("reconcile.billing"),
+  ]).toEqual([expectedCreated, expectedUpdated, deletedKnown.size, created.length]);
   // Nothing left to repair.
-  expect(second).toMatchObject({ created: 0, updated: 0, deleted: 0, unchanged: users.length });
+  expect(second).toMatchObject({
+    created: 0,
+    updated: 0,
+    deleted: 0,
+    unchanged: users.length,
+    subscriptionsRepaired: 0,
+  });
   expect(log.errors).toEqual([]);
   expect(backend.errorLines()).toEqual([]);
 });

@@ -92,3 +92,40 @@ export function billingUpdate(event: BillingEvent): { clerkId: string; items: It
   if (clerkId === undefined) return null;
   return { clerkId, items: [itemState(event.data, event.timestamp)] };
 }
+
+/**
+ * A user's subscription as Clerk's Backend API returns it through `@clerk/backend`
+ * (`clerkClient.billing.getUserBillingSubscription`: a `BillingSubscription` whose
+ * `subscriptionItems` are `BillingSubscriptionItem`s). Checked like a webhook's payload: it
+ * crossed the network.
+ */
+const backendItem = z.object({
+  id: z.string().min(1),
+  status: z.string().min(1).max(64),
+  plan: z
+    .object({ slug: z.string().min(1).max(256) })
+    .passthrough()
+    .nullish(),
+  periodEnd: z.number().nullable(),
+  canceledAt: z.number().nullish(),
+  pastDueAt: z.number().nullish(),
+  updatedAt: z.number().int().nonnegative(),
+});
+export const backendSubscription = z.object({ subscriptionItems: z.array(backendItem).max(100) });
+
+/**
+ * The item states of a subscription read from the Backend API, each as of its own `updated_at`
+ * (Clerk's clock, as event timestamps are): an event about a later change still supersedes it, and
+ * it supersedes only states older than the change it reports.
+ */
+export function backendItemStates(subscription: z.infer<typeof backendSubscription>): ItemState[] {
+  return subscription.subscriptionItems.map((item) => ({
+    itemId: item.id,
+    planSlug: item.plan?.slug ?? "",
+    status: item.status,
+    periodEnd: item.periodEnd,
+    canceledAt: item.canceledAt ?? null,
+    pastDueAt: item.pastDueAt ?? null,
+    asOf: item.updatedAt,
+  }));
+}

@@ -32,15 +32,17 @@ export async function itemsOf(ctx: QueryCtx, clerkId: string): Promise<ItemState
 }
 
 /**
- * Stores each reported item state that supersedes the one kept. Returns how many did, and those
- * whose status is new (a new item, or a status it did not have): the changes worth an audit line.
+ * Stores each reported item state that supersedes the one kept. Returns how many did, those that
+ * said something new (not the kept state again, as of a later time), and those whose status is
+ * new (a new item, or a status it did not have): the changes worth an audit line.
  */
 export async function storeItems(
   ctx: MutationCtx,
   clerkId: string,
   items: ItemState[],
-): Promise<{ stored: number; newStatus: ItemState[] }> {
+): Promise<{ stored: number; changed: ItemState[]; newStatus: ItemState[] }> {
   let stored = 0;
+  const changed: ItemState[] = [];
   const newStatus: ItemState[] = [];
   for (const item of items) {
     const row = await ctx.db
@@ -53,9 +55,10 @@ export async function storeItems(
     if (row === null) await ctx.db.insert("subscriptionItems", { ...item, clerkId });
     else await ctx.db.patch("subscriptionItems", row._id, item);
     stored++;
+    if (row === null || !sameState(row, item)) changed.push(item);
     if (row?.status !== item.status) newStatus.push(item);
   }
-  return { stored, newStatus };
+  return { stored, changed, newStatus };
 }
 
 export async function deleteItemsOf(ctx: MutationCtx, clerkId: string): Promise<void> {
@@ -126,38 +129,72 @@ export async function settlePlan(
 }
 
 /**
- * A verified billing event's item states for one user: stored in Clerk's order, the plan settled,
- * and an audit line when the plan or a paid item's status changed. A deleted user's events store
- * nothing; a report that supersedes nothing is stale.
+ * Who reported a user's item states, for the audit line: a billing event, or reconciliation
+ * (which audits every repair it makes, `auditEveryChange`).
+ */
+export type BillingSource = { action: string; actor: string; svixId?: string; auditEveryChange?: boolean };
+
+/** What applying a report did: `changed` when an item's state is now different from before. */
+export type BillingApplied = { outcome: "applied" | "stale" | "tombstoned"; changed: boolean };
+
+/**
+ * Item states Clerk reported for one user (a verified billing event, or reconciliation reading
+ * the Backend API): stored in Clerk's order, the plan settled, and an audit line when the plan or
+ * a paid item's status changed. A deleted user's reports store nothing; a report that supersedes
+ * nothing is stale.
  */
 export async function applyBillingUpdate(
   ctx: MutationCtx,
-  svixId: string,
-  type: string,
+  source: BillingSource,
   { clerkId, items }: { clerkId: string; items: ItemState[] },
-): Promise<"applied" | "stale" | "tombstoned"> {
+): Promise<BillingApplied> {
   const row = await userByClerkId(ctx, clerkId);
   // A deleted user's billing is over; nothing of theirs is kept or revived.
-  if (row?.deletedAt !== undefined) return "tombstoned";
-  const { stored, newStatus } = await storeItems(ctx, clerkId, items);
-  if (stored === 0) return "stale";
+  if (row?.deletedAt !== undefined) return { outcome: "tombstoned", changed: false };
+  const { stored, changed, newStatus } = await storeItems(ctx, clerkId, items);
+  if (stored === 0) return { outcome: "stale", changed: false };
   const change = await settlePlan(ctx, clerkId);
   const planChanged = change !== null && change.from !== change.to;
   // A line when the plan changed or a paid item's status did: the free item's comings and goings and
   // subscription events that repeat known states are kept (webhookEvents), not shown.
   const paid = newStatus.find((i) => i.planSlug !== "" && i.planSlug !== DEFAULT_SLUG);
-  if (planChanged || paid) {
-    const shown = paid ?? newStatus[0] ?? items[0];
+  if (planChanged || paid || (source.auditEveryChange && changed.length > 0)) {
+    const shown = paid ?? newStatus[0] ?? changed[0] ?? items[0];
     await recordAudit(ctx, {
-      action: `clerk.${type}`,
-      actor: "clerk",
+      action: source.action,
+      actor: source.actor,
       target: clerkId,
       details: {
-        svixId,
+        ...(source.svixId !== undefined ? { svixId: source.svixId } : {}),
         ...(shown ? { item: shown.planSlug, status: shown.status } : {}),
         ...(planChanged ? { plan: change.to, planFrom: change.from } : {}),
       },
     });
   }
-  return "applied";
+  return { outcome: "applied", changed: changed.length > 0 };
+}
+
+/**
+ * Reconciliation's report of a user's items (Clerk's Backend API), applied as a billing event
+ * is, each repair audited. Returns whether it repaired anything: the state Gatehouse already had,
+ * confirmed as of a later time, is not a repair.
+ */
+export async function repairBilling(
+  ctx: MutationCtx,
+  actor: string,
+  update: { clerkId: string; items: ItemState[] },
+): Promise<boolean> {
+  const source = { action: "reconcile.billing", actor, auditEveryChange: true };
+  return (await applyBillingUpdate(ctx, source, update)).changed;
+}
+
+/** Whether a kept item says the same as a reported one, whatever time each is as of. */
+function sameState(kept: ItemState, reported: ItemState): boolean {
+  return (
+    kept.planSlug === reported.planSlug &&
+    kept.status === reported.status &&
+    kept.periodEnd === reported.periodEnd &&
+    kept.canceledAt === reported.canceledAt &&
+    kept.pastDueAt === reported.pastDueAt
+  );
 }

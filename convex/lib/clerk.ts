@@ -2,6 +2,8 @@ import { env } from "../_generated/server";
 import { createClerkClient } from "@clerk/backend";
 import { isClerkAPIResponseError } from "@clerk/backend/errors";
 import { fail } from "./errors";
+import type { ItemState } from "./billing";
+import { backendItemStates, backendSubscription } from "./billingEvents";
 
 /**
  * Clerk's Backend API, used only from actions (it needs `fetch`). `CLERK_API_URL` points
@@ -70,4 +72,31 @@ export async function clerkUserExists(clerkId: string): Promise<boolean> {
     if (isClerkAPIResponseError(error) && error.status === 404) return false;
     upstreamFailure(error);
   }
+}
+
+/**
+ * What Clerk Billing says of a user's subscription now: its items, or `"none"` when Clerk has no
+ * subscription for them (404), or `"unavailable"` when Clerk refuses the question itself (another
+ * 4xx: Billing is not enabled on the instance), so a run can stop asking. An answer that is not a
+ * subscription is an upstream failure, as is Clerk being unreachable.
+ */
+export async function clerkSubscriptionItems(clerkId: string): Promise<ItemState[] | "none" | "unavailable"> {
+  let subscription: unknown;
+  try {
+    subscription = await clerk().billing.getUserBillingSubscription(clerkId);
+  } catch (error) {
+    if (isClerkAPIResponseError(error) && error.status === 404) return "none";
+    if (
+      isClerkAPIResponseError(error) &&
+      typeof error.status === "number" &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      error.status !== 429
+    )
+      return "unavailable";
+    upstreamFailure(error);
+  }
+  const parsed = backendSubscription.safeParse(subscription);
+  if (!parsed.success) fail("UPSTREAM_ERROR", "Clerk's subscription could not be read; nothing was changed");
+  return backendItemStates(parsed.data);
 }

@@ -2,8 +2,10 @@
  * Reconciliation: Clerk says webhooks can be late or never delivered, so the users table is
  * compared with Clerk's own user list and repaired through the path webhooks take
  * (lib/userSync.ts): missing rows created, stale rows updated (strictly newer `updated_at`
- * only), rows of users Clerk no longer has tombstoned. Runs daily (crons.ts) and on an
- * admin's demand (admin.reconcileUsers); every repair is audited.
+ * only), rows of users Clerk no longer has tombstoned. Each listed user's Clerk Billing
+ * subscription is read too and applied as billing events are (lib/billingSync.ts), so a lost
+ * `subscriptionItem.*` event cannot leave a plan wrong. Runs daily (crons.ts) and on an admin's
+ * demand (admin.reconcileUsers); every repair is audited.
  *
  * Each page is its own transaction, so a run that fails half-way (Clerk unreachable) keeps the
  * repairs it made — each of them is correct on its own — and the next run finishes the job.
@@ -11,7 +13,11 @@
 import { v, type Infer } from "convex/values";
 import { internal } from "../_generated/api";
 import type { ActionCtx } from "../_generated/server";
-import { CLERK_USER_PAGE, clerkUserExists, clerkUserPage } from "./clerk";
+import type { ItemState } from "./billing";
+import { CLERK_USER_PAGE, clerkSubscriptionItems, clerkUserExists, clerkUserPage } from "./clerk";
+
+/** Subscriptions asked of Clerk at once: well under its Backend API rate limit. */
+const SUBSCRIPTION_READS_AT_ONCE = 4;
 
 export const reconcileSummaryValidator = v.object({
   clerkUsers: v.number(),
@@ -20,6 +26,10 @@ export const reconcileSummaryValidator = v.object({
   deleted: v.number(),
   unchanged: v.number(),
   invalid: v.number(),
+  /** Users whose subscription items Clerk reported newer than Gatehouse had them. */
+  subscriptionsRepaired: v.number(),
+  /** false when Clerk refused to answer about subscriptions (Billing not enabled on the instance). */
+  billingChecked: v.boolean(),
 });
 export type ReconcileSummary = Infer<typeof reconcileSummaryValidator>;
 
@@ -32,6 +42,8 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
     deleted: 0,
     unchanged: 0,
     invalid: 0,
+    subscriptionsRepaired: 0,
+    billingChecked: true,
   };
   const inClerk = new Set<string>();
 
@@ -44,6 +56,16 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
       summary.updated += page.updated;
       summary.unchanged += page.unchanged;
       summary.invalid += page.invalid;
+      if (summary.billingChecked) {
+        const subscriptions = await subscriptionsOf(page.ids);
+        if (subscriptions === "unavailable") summary.billingChecked = false;
+        else if (subscriptions.length > 0) {
+          summary.subscriptionsRepaired += await ctx.runMutation(internal.reconcile.applyClerkBilling, {
+            subscriptions,
+            actor,
+          });
+        }
+      }
     }
     if (users.length < CLERK_USER_PAGE) break;
   }
@@ -67,4 +89,20 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
   } while (cursor !== null);
 
   return summary;
+}
+
+/** The subscription items Clerk reports for these users (those it has a subscription for). */
+async function subscriptionsOf(
+  clerkIds: string[],
+): Promise<{ clerkId: string; items: ItemState[] }[] | "unavailable"> {
+  const found: { clerkId: string; items: ItemState[] }[] = [];
+  for (let i = 0; i < clerkIds.length; i += SUBSCRIPTION_READS_AT_ONCE) {
+    const batch = clerkIds.slice(i, i + SUBSCRIPTION_READS_AT_ONCE);
+    const answers = await Promise.all(batch.map((clerkId) => clerkSubscriptionItems(clerkId)));
+    for (const [k, items] of answers.entries()) {
+      if (items === "unavailable") return "unavailable";
+      if (items !== "none" && items.length > 0) found.push({ clerkId: batch[k] as string, items });
+    }
+  }
+  return found;
 }

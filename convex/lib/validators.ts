@@ -32,6 +32,17 @@ export const userFields = {
 
 export const viewerValidator = v.object({ ...userFields, synced: v.boolean() });
 
+/** One subscription item's state as Gatehouse keeps it (lib/billing.ts `ItemState`; schema.ts). */
+export const itemStateFields = {
+  itemId: v.string(),
+  planSlug: v.string(),
+  status: v.string(),
+  periodEnd: v.union(v.number(), v.null()),
+  canceledAt: v.union(v.number(), v.null()),
+  pastDueAt: v.union(v.number(), v.null()),
+  asOf: v.number(),
+};
+
 export const adminUserValidator = v.object({
   ...viewerValidator.fields,
   planOverride: v.optional(plan),

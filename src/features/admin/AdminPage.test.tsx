@@ -314,6 +314,26 @@ describe("audit lines", () => {
         nameOf,
       ),
     ).toBe("Ada Admin synced with Clerk: compared 5 users, 1 added, 0 updated, 2 removed");
+    const run = (details: Record<string, number | boolean>) =>
+      describeEntry(
+        {
+          ...entry("users.reconcile", { clerkUsers: 5, created: 0, updated: 0, deleted: 0, ...details }),
+          target: undefined,
+        },
+        nameOf,
+      );
+    expect(run({ subscriptionsRepaired: 1, billingChecked: true })).toBe(
+      "Ada Admin synced with Clerk: compared 5 users, 0 added, 0 updated, 0 removed; 1 subscription repaired",
+    );
+    expect(run({ subscriptionsRepaired: 0, billingChecked: false })).toBe(
+      "Ada Admin synced with Clerk: compared 5 users, 0 added, 0 updated, 0 removed; subscriptions not checked (Clerk Billing is off)",
+    );
+    expect(
+      describeEntry(
+        entry("reconcile.billing", { item: "pro", status: "active", plan: "pro", planFrom: "free_user" }),
+        nameOf,
+      ),
+    ).toBe("Sync with Clerk Billing: Frankie Free’s Pro subscription is active; plan: Free → Pro");
     expect(describeEntry(entry("clerk.user.created", {}, "clerk"), nameOf)).toBe(
       "Frankie Free signed up (synced from Clerk)",
     );

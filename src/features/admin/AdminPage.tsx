@@ -8,7 +8,7 @@ import { useToast } from "../../components/toast/toastContext";
 import { usePageTitle } from "../../components/usePageTitle";
 import { errorMessage } from "../../lib/errors";
 import { PLAN_LABEL, ROLE_LABEL } from "../../lib/plans";
-import { describeEntry, type AuditEntry } from "./auditText";
+import { describeEntry, subscriptionsPart, type AuditEntry } from "./auditText";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { useFillPages } from "./useFillPages";
 import "./admin.css";
@@ -208,7 +208,7 @@ export default function AdminPage() {
     setSyncing(true);
     try {
       const s = await withTimeout(reconcile({}), CHANGE_TIMEOUT_MS * 3);
-      const text = `Compared ${s.clerkUsers} Clerk users: ${s.created} added, ${s.updated} updated, ${s.deleted} removed.`;
+      const text = `Compared ${s.clerkUsers} Clerk users: ${s.created} added, ${s.updated} updated, ${s.deleted} removed${subscriptionsPart(s)}.`;
       setSyncSummary(text);
       toast.show("Users are in sync with Clerk.");
     } catch (error) {

@@ -51,7 +51,7 @@ export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => st
       return `${possessive(target)} canceled subscription ran out: ${planLabel(d["planFrom"])} → ${planLabel(d["plan"])}`;
     case "users.reconcile": {
       const n = (k: string) => Number(d[k] ?? 0);
-      return `${actor} synced with Clerk: compared ${n("clerkUsers")} users, ${n("created")} added, ${n("updated")} updated, ${n("deleted")} removed`;
+      return `${actor} synced with Clerk: compared ${n("clerkUsers")} users, ${n("created")} added, ${n("updated")} updated, ${n("deleted")} removed${subscriptionsPart(d)}`;
     }
     case "reconcile.created":
       return `Sync with Clerk added ${target}`;
@@ -59,8 +59,10 @@ export function describeEntry(entry: AuditEntry, nameOf: (clerkId: string) => st
       return `Sync with Clerk updated ${target}`;
     case "reconcile.deleted":
       return `Sync with Clerk removed ${target}`;
+    case "reconcile.billing":
+      return describeBilling("Sync with Clerk Billing", target, d);
     default:
-      if (entry.action.startsWith("clerk.subscription")) return describeBilling(target, d);
+      if (entry.action.startsWith("clerk.subscription")) return describeBilling("Clerk Billing", target, d);
       return `${actor}: ${entry.action}${entry.target ? ` (${target})` : ""}`;
   }
 }
@@ -76,11 +78,25 @@ const ITEM_STATUS: Record<string, string> = {
   expired: "expired",
 };
 
-/** A Clerk Billing event: "Clerk Billing: Frankie’s Pro subscription is active; plan: Free → Pro". */
-function describeBilling(target: string, d: NonNullable<AuditEntry["details"]>): string {
+/**
+ * A subscription's change, from a Clerk Billing event or found by a sync: "Clerk Billing: Frankie’s
+ * Pro subscription is active; plan: Free → Pro".
+ */
+function describeBilling(source: string, target: string, d: NonNullable<AuditEntry["details"]>): string {
   const item = typeof d["item"] === "string" ? `${planLabel(d["item"])} subscription` : "subscription";
   const status = typeof d["status"] === "string" ? (ITEM_STATUS[d["status"]] ?? d["status"]) : "changed";
   const plan =
     typeof d["planFrom"] === "string" ? `; plan: ${planLabel(d["planFrom"])} → ${planLabel(d["plan"])}` : "";
-  return `Clerk Billing: ${possessive(target)} ${item} ${status}${plan}`;
+  return `${source}: ${possessive(target)} ${item} ${status}${plan}`;
+}
+
+/**
+ * A sync's word on subscriptions: how many it repaired, or that Clerk would not say (Billing is
+ * off). Summaries from before subscriptions were synced say nothing of them.
+ */
+export function subscriptionsPart(summary: Record<string, unknown>): string {
+  if (summary["billingChecked"] === false) return "; subscriptions not checked (Clerk Billing is off)";
+  if (typeof summary["subscriptionsRepaired"] !== "number") return "";
+  const n = summary["subscriptionsRepaired"];
+  return `; ${n} ${n === 1 ? "subscription" : "subscriptions"} repaired`;
 }
