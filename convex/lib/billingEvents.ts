@@ -9,13 +9,18 @@ import type { ItemState } from "./billing";
  */
 const payer = z.object({ user_id: z.string().min(1).optional() }).passthrough();
 
-const itemJson = z.object({
+/** What every item, from a webhook or the Backend API, must carry: its id, status and plan. */
+const itemBasics = {
   id: z.string().min(1),
   status: z.string().min(1).max(64),
   plan: z
     .object({ slug: z.string().min(1).max(256) })
     .passthrough()
     .nullish(),
+};
+
+const itemJson = z.object({
+  ...itemBasics,
   period_end: z.number().nullable(),
   canceled_at: z.number().nullish(),
   past_due_at: z.number().nullish(),
@@ -100,12 +105,7 @@ export function billingUpdate(event: BillingEvent): { clerkId: string; items: It
  * crossed the network.
  */
 const backendItem = z.object({
-  id: z.string().min(1),
-  status: z.string().min(1).max(64),
-  plan: z
-    .object({ slug: z.string().min(1).max(256) })
-    .passthrough()
-    .nullish(),
+  ...itemBasics,
   periodEnd: z.number().nullable(),
   canceledAt: z.number().nullish(),
   pastDueAt: z.number().nullish(),
