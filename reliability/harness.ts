@@ -437,16 +437,3 @@ export async function connectClient(
 export async function closeClients(clients: ConvexClient[]): Promise<void> {
   await Promise.all(clients.map((c) => Promise.race([c.close(), sleep(2_000)])));
 }
-
-/** Polls until `condition` holds; rejects with `describe()` after timeoutMs. */
-export async function until(
-  condition: () => boolean,
-  timeoutMs: number,
-  describe: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(20);
-  }
-}

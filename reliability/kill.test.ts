@@ -20,10 +20,10 @@ import {
   signUp,
   sleep,
   startStack,
-  until,
   type ClientLog,
   type Stack,
 } from "./harness.ts";
+import { eventually } from "../local/test.eventually.ts";
 import {
   diffWithModel,
   launchWrite,
@@ -66,7 +66,7 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
   const { seed, next: rng } = seededRandom("kill");
   work = await setUpWriters(stack, { users: USERS, clientsPerUser: CLIENTS_PER_USER, prefix: "kill" });
   const w = work;
-  await until(
+  await eventually(
     () =>
       w.writers.every((x) => x.latest.length === CLIENTS_PER_USER && x.latest.every((p) => p !== undefined)),
     60_000,
@@ -102,7 +102,7 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
       burst++;
     }
   }
-  await until(
+  await eventually(
     () => ackedBefore() > mark,
     10_000,
     () => "the burst's first acknowledgement",
@@ -114,7 +114,7 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
   const restartMs = await backend.restart();
   const readyAt = performance.now();
 
-  await until(
+  await eventually(
     () => reconnectedAt.size === w.clients.length,
     60_000,
     () => `${reconnectedAt.size}/${w.clients.length} clients reconnected`,
@@ -159,7 +159,7 @@ test("SIGKILL mid-load: no acknowledged write lost, clients reconnect by themsel
         ).length,
       0,
     );
-  await until(
+  await eventually(
     () => convergedCount() === w.clients.length,
     30_000,
     () => `${convergedCount()}/${w.clients.length} converged`,
@@ -228,7 +228,7 @@ test("a create committed just before kill -9 and resent by the client after the 
     resolved = true;
     return id;
   });
-  await until(
+  await eventually(
     () => relay!.upstreamTypes.slice(seen).includes("MutationResponse"),
     10_000,
     () => "the MutationResponse",

@@ -10,7 +10,8 @@
  * public feed converged for every subscriber. Reported: mutation p50/p99, backend RSS.
  */
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { closeClients, quantile, report, seededRandom, startStack, until, type Stack } from "./harness.ts";
+import { closeClients, quantile, report, seededRandom, startStack, type Stack } from "./harness.ts";
+import { eventually } from "../local/test.eventually.ts";
 import {
   diffWithModel,
   modelShape,
@@ -47,7 +48,7 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
   const { seed, next: rng } = seededRandom("load");
   work = await setUpWriters(stack, { users: USERS, clientsPerUser: CLIENTS_PER_USER, prefix: "load" });
   const w = work;
-  await until(
+  await eventually(
     () =>
       w.writers.every((x) => x.latest.length === CLIENTS_PER_USER && x.latest.every((p) => p !== undefined)),
     60_000,
@@ -75,7 +76,7 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
         x.latest.filter((p) => p && JSON.stringify(shape(p.page)) === JSON.stringify(modelShape(x))).length,
       0,
     );
-  await until(
+  await eventually(
     () => converged() === w.clients.length,
     30_000,
     () => `${converged()}/${w.clients.length} clients converged`,
@@ -98,7 +99,7 @@ test(`${USERS * CLIENTS_PER_USER} clients, ${PER_SECOND} mutations/s for ${SECON
   // whole index and grows with it: it must hold exactly every acknowledged public post.
   const feed = JSON.stringify(publicShape(w));
   const feedSubscribers = w.writers.map((x) => x.feed[0]);
-  await until(
+  await eventually(
     () => feedSubscribers.every((p) => p && JSON.stringify(shape(p.page)) === feed),
     10_000,
     () => "feed subscribers",

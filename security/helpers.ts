@@ -244,20 +244,6 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function until<T>(
-  get: () => T | Promise<T>,
-  ok: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out; last value ${JSON.stringify(value)}`);
-    await sleep(20);
-  }
-}
-
 // ---------- counting ----------
 
 /**
