@@ -375,16 +375,21 @@ describe("reconciliation reads each user's subscription from Clerk", () => {
     expect(asked).toHaveLength(4);
   });
 
-  test("an answer that is not a subscription: UPSTREAM_ERROR, and nothing of it is stored", async () => {
+  test("an answer that is not a subscription is counted invalid and skipped; the others are still repaired", async () => {
     const t = await withAda();
     clerk.users.set(ADA, clerkUser(ADA, {}, T0 - 1000));
     clerk.subscriptions.set(ADA, {
       object: "commerce_subscription",
       subscription_items: [{ object: "commerce_subscription_item", id: "csubi_x", status: "active" }],
     });
-    await expect(sync(t)).rejects.toMatchObject({ data: { code: "UPSTREAM_ERROR" } });
-    expect(await t.run((ctx) => ctx.db.query("subscriptionItems").collect())).toEqual([]);
+    const BO = "user_bo";
+    clerk.users.set(BO, clerkUser(BO, {}, T0 - 500));
+    clerk.subscriptions.set(BO, backendSubscription(BO, [{ plan: "pro", status: "active", at: T0 }]));
+    expect(await sync(t)).toMatchObject({ clerkUsers: 2, created: 1, invalid: 1, subscriptionsRepaired: 1 });
+    const items = await t.run((ctx) => ctx.db.query("subscriptionItems").collect());
+    expect(items.map((i) => [i.clerkId, i.planSlug, i.status])).toEqual([[BO, "pro", "active"]]);
     expect(await planOf(t)).toBe("free_user");
+    expect((await usersRow(t, BO))?.plan).toBe("pro");
   });
 });
 

@@ -77,10 +77,13 @@ export async function clerkUserExists(clerkId: string): Promise<boolean> {
 /**
  * What Clerk Billing says of a user's subscription now: its items, or `"none"` when Clerk has no
  * subscription for them (404), or `"unavailable"` when Clerk refuses the question itself (another
- * 4xx: Billing is not enabled on the instance), so a run can stop asking. An answer that is not a
- * subscription is an upstream failure, as is Clerk being unreachable.
+ * 4xx: Billing is not enabled on the instance), so a run can stop asking, or `"unreadable"` when
+ * the answer is not a subscription (that user is skipped, as a user that does not parse is).
+ * Clerk being unreachable is an upstream failure.
  */
-export async function clerkSubscriptionItems(clerkId: string): Promise<ItemState[] | "none" | "unavailable"> {
+export async function clerkSubscriptionItems(
+  clerkId: string,
+): Promise<ItemState[] | "none" | "unavailable" | "unreadable"> {
   let subscription: unknown;
   try {
     subscription = await clerk().billing.getUserBillingSubscription(clerkId);
@@ -97,6 +100,5 @@ export async function clerkSubscriptionItems(clerkId: string): Promise<ItemState
     upstreamFailure(error);
   }
   const parsed = backendSubscription.safeParse(subscription);
-  if (!parsed.success) fail("UPSTREAM_ERROR", "Clerk's subscription could not be read; nothing was changed");
-  return backendItemStates(parsed.data);
+  return parsed.success ? backendItemStates(parsed.data) : "unreadable";
 }

@@ -25,6 +25,7 @@ export const reconcileSummaryValidator = v.object({
   updated: v.number(),
   deleted: v.number(),
   unchanged: v.number(),
+  /** Clerk users, or their subscriptions, whose data could not be read: skipped, never written. */
   invalid: v.number(),
   /** Users whose subscription items Clerk reported newer than Gatehouse had them. */
   subscriptionsRepaired: v.number(),
@@ -56,16 +57,7 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
       summary.updated += page.updated;
       summary.unchanged += page.unchanged;
       summary.invalid += page.invalid;
-      if (summary.billingChecked) {
-        const subscriptions = await subscriptionsOf(page.ids);
-        if (subscriptions === "unavailable") summary.billingChecked = false;
-        else if (subscriptions.length > 0) {
-          summary.subscriptionsRepaired += await ctx.runMutation(internal.reconcile.applyClerkBilling, {
-            subscriptions,
-            actor,
-          });
-        }
-      }
+      if (summary.billingChecked) await repairSubscriptions(ctx, page.ids, actor, summary);
     }
     if (users.length < CLERK_USER_PAGE) break;
   }
@@ -91,18 +83,44 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
   return summary;
 }
 
-/** The subscription items Clerk reports for these users (those it has a subscription for). */
+/** Reads these users' subscriptions from Clerk and applies them; adds what it did to `summary`. */
+async function repairSubscriptions(
+  ctx: ActionCtx,
+  clerkIds: string[],
+  actor: string,
+  summary: ReconcileSummary,
+): Promise<void> {
+  const read = await subscriptionsOf(clerkIds);
+  if (read === "unavailable") {
+    summary.billingChecked = false;
+    return;
+  }
+  summary.invalid += read.unreadable;
+  if (read.found.length === 0) return;
+  summary.subscriptionsRepaired += await ctx.runMutation(internal.reconcile.applyClerkBilling, {
+    subscriptions: read.found,
+    actor,
+  });
+}
+
+/**
+ * The subscription items Clerk reports for these users (those it has a subscription for), and how
+ * many answers could not be read: those users' subscriptions are left as they are, and the rest
+ * are still repaired.
+ */
 async function subscriptionsOf(
   clerkIds: string[],
-): Promise<{ clerkId: string; items: ItemState[] }[] | "unavailable"> {
+): Promise<{ found: { clerkId: string; items: ItemState[] }[]; unreadable: number } | "unavailable"> {
   const found: { clerkId: string; items: ItemState[] }[] = [];
+  let unreadable = 0;
   for (let i = 0; i < clerkIds.length; i += SUBSCRIPTION_READS_AT_ONCE) {
     const batch = clerkIds.slice(i, i + SUBSCRIPTION_READS_AT_ONCE);
     const answers = await Promise.all(batch.map((clerkId) => clerkSubscriptionItems(clerkId)));
     for (const [k, items] of answers.entries()) {
       if (items === "unavailable") return "unavailable";
-      if (items !== "none" && items.length > 0) found.push({ clerkId: batch[k] as string, items });
+      if (items === "unreadable") unreadable++;
+      else if (items !== "none" && items.length > 0) found.push({ clerkId: batch[k] as string, items });
     }
   }
-  return found;
+  return { found, unreadable };
 }
