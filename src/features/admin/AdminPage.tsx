@@ -319,7 +319,9 @@ export default function AdminPage() {
                             <option value={BY_SUBSCRIPTION}>By subscription</option>
                           )}
                         </select>
-                        {u.planOverride !== undefined && <span className="muted small"> granted</span>}
+                        {u.planOverride !== undefined && (
+                          <span className="muted small admin-granted"> granted</span>
+                        )}
                       </td>
                       <td data-label="Status">
                         {busy
