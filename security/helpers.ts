@@ -33,8 +33,41 @@ export const SEEDED = {
 export async function startSecurityStack(idpOptions: IdpOptions = {}): Promise<TestStack> {
   const stack = await startTestStack(idpOptions);
   await stack.idp.seed();
-  await stack.idp.whenDelivered(15_000);
+  await whenSettled(stack.idp, stack.backend);
   return stack;
+}
+
+/**
+ * Waits until the stack is quiet, so a suite's "nothing changed" baseline is not taken mid-flight:
+ * every webhook delivered, no scheduled function due or running, and the tables the same for a
+ * moment. One delivery round is not enough: the seed's Pro subscription schedules the plan's
+ * mirror into Clerk's metadata, whose `user.updated` echo arrives after it.
+ */
+export async function whenSettled(
+  idp: Pick<TestIdp, "whenDelivered">,
+  backend: { dataDir: string },
+  timeoutMs = 20_000,
+): Promise<void> {
+  const QUIET_MS = 300;
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  let sameSince = Date.now();
+  for (;;) {
+    await idp.whenDelivered(Math.max(1, deadline - Date.now()));
+    const tables = readTables(backend);
+    const now = Date.now();
+    const busy = (tables["_scheduled_functions"] ?? []).some((job) => {
+      const { state, scheduledTime } = job as { state?: { kind?: string }; scheduledTime?: number };
+      return state?.kind === "inProgress" || (state?.kind === "pending" && (scheduledTime ?? 0) <= now);
+    });
+    const seen = JSON.stringify(tables);
+    if (busy || seen !== last) {
+      last = seen;
+      sameSince = now;
+    } else if (now - sameSince >= QUIET_MS) return;
+    if (now > deadline) throw new Error(`the stack did not settle within ${timeoutMs} ms`);
+    await sleep(50);
+  }
 }
 
 export function signIn(idp: TestIdp, email: string, password = SEED_PASSWORD): Promise<SignedIn> {

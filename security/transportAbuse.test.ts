@@ -19,7 +19,7 @@ import {
   type CliBackend,
 } from "../local/backend/test.backend.ts";
 import { startTestIdp, type TestIdp } from "../local/idp/test.idp.ts";
-import { expectNoStack, readTables, sleep, Tally, type Tables } from "./helpers.ts";
+import { expectNoStack, readTables, sleep, Tally, whenSettled, type Tables } from "./helpers.ts";
 
 const tally = new Tally("transportAbuse");
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
   });
   idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);
   await idp.seed();
-  await idp.whenDelivered(15_000);
+  await whenSettled(idp, backend);
   tablesAtStart = readTables(backend);
 }, 90_000);
 
