@@ -185,11 +185,17 @@ export const setPlan = adminAction({
  * Compares the users table with Clerk's user list now (the daily cron does the same) and
  * repairs missing, stale and deleted rows; returns what it did. See lib/reconcile.ts.
  */
+/**
+ * How long an administrator's sync reads subscriptions before handing the rest to a scheduled
+ * continuation: the admin page waits up to a minute for the whole answer.
+ */
+const ADMIN_BILLING_BUDGET_MS = 20_000;
+
 export const reconcileUsers = adminAction({
   args: {},
   returns: reconcileSummaryValidator,
   handler: async (ctx) => {
-    const summary = await reconcileUsersWithClerk(ctx, ctx.viewer.clerkId);
+    const summary = await reconcileUsersWithClerk(ctx, ctx.viewer.clerkId, ADMIN_BILLING_BUDGET_MS);
     await ctx.runMutation(internal.admin.recordChange, {
       action: "users.reconcile",
       actor: ctx.viewer.clerkId,

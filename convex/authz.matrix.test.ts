@@ -211,7 +211,7 @@ export const MATRIX: Record<string, Row> = {
         unchanged: 6,
         invalid: 0,
         subscriptionsRepaired: 0,
-        billingChecked: true,
+        billing: "checked",
       }),
   },
 };
@@ -233,6 +233,8 @@ beforeEach(() => {
   clerk = fakeClerkApi();
   vi.stubGlobal("fetch", clerk.fetch);
   vi.stubEnv("CLERK_SECRET_KEY", "sk_test_matrix");
+  // Clerk Billing reads unpaced (lib/billingReconcile.ts): the fake Clerk has no rate limit.
+  vi.stubEnv("CLERK_API_READS_PER_SECOND", "0");
 });
 afterEach(() => {
   vi.unstubAllGlobals();

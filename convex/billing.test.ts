@@ -22,6 +22,8 @@ beforeEach(() => {
   clerk = fakeClerkApi();
   vi.stubGlobal("fetch", clerk.fetch);
   vi.stubEnv("CLERK_SECRET_KEY", "sk_test_billing");
+  // Clerk Billing reads unpaced (lib/billingReconcile.ts): the fake Clerk has no rate limit.
+  vi.stubEnv("CLERK_API_READS_PER_SECOND", "0");
   vi.stubEnv("CLERK_WEBHOOK_SECRET", WEBHOOK_SECRET);
 });
 afterEach(() => {
@@ -308,11 +310,9 @@ describe("reconciliation reads each user's subscription from Clerk", () => {
 
   test("a lost `active` is repaired: Pro, one audit line, and the next run repairs nothing", async () => {
     const t = await withAda();
-    clerkHas([
-      { plan: "free_user", status: "ended", at: T0 },
-      { plan: "pro", status: "active", at: T0 },
-    ]);
-    expect(await sync(t)).toMatchObject({ clerkUsers: 1, subscriptionsRepaired: 1, billingChecked: true });
+    // Clerk's answer lists the subscription's current items: Pro; the free item has ended.
+    clerkHas([{ plan: "pro", status: "active", at: T0 }]);
+    expect(await sync(t)).toMatchObject({ clerkUsers: 1, subscriptionsRepaired: 1, billing: "checked" });
     expect(await planOf(t)).toBe("pro");
     expect((await repairs(t)).map((e) => [e.actor, e.target, e.details])).toEqual([
       ["cron", ADA, { item: "pro", status: "active", plan: "pro", planFrom: "free_user" }],
@@ -323,20 +323,85 @@ describe("reconciliation reads each user's subscription from Clerk", () => {
     expect(await repairs(t)).toHaveLength(1);
   });
 
-  test("a lost `ended` is repaired: the user is Free again", async () => {
+  test("a lost `ended` is repaired: the item Clerk no longer lists is ended, and the user is Free again", async () => {
     const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, plan: "free_user", status: "ended", at: T0 - 1 }));
     await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 }));
     expect(await planOf(t)).toBe("pro");
-    clerkHas([
-      { plan: "pro", status: "ended", at: T0 + DAY },
-      { plan: "free_user", status: "active", at: T0 + DAY },
-    ]);
+    // Pro ended a day later (that event was lost): the answer lists only the free item, active again.
+    clerkHas([{ plan: "free_user", status: "active", at: T0 + DAY }]);
     vi.setSystemTime(T0 + DAY + 1000);
     expect(await sync(t)).toMatchObject({ subscriptionsRepaired: 1 });
     expect(await planOf(t)).toBe("free_user");
+    const items = await t.run((ctx) => ctx.db.query("subscriptionItems").collect());
+    expect(items.map((i) => [i.planSlug, i.status, i.asOf]).sort()).toEqual([
+      ["free_user", "active", T0 + DAY],
+      ["pro", "ended", T0 + DAY + 1000],
+    ]);
     expect((await repairs(t)).map((e) => e.details)).toEqual([
       { item: "pro", status: "ended", plan: "free_user", planFrom: "pro" },
     ]);
+    // An item already final is not touched again.
+    expect(await sync(t)).toMatchObject({ subscriptionsRepaired: 0 });
+  });
+
+  test("an item Clerk's answer leaves out is not ended when Gatehouse knows a state later than the read", async () => {
+    const t = await withAda();
+    await deliver(t, itemEvent({ userId: ADA, status: "active", at: T0 + 10 }));
+    // The answer is as of T0 + 5 (read before the upgrade reached it): it cannot end what came after.
+    vi.setSystemTime(T0 + 5);
+    clerkHas([{ plan: "free_user", status: "active", at: T0 - 100 }]);
+    await sync(t);
+    expect(await planOf(t)).toBe("pro");
+    const items = await t.run((ctx) => ctx.db.query("subscriptionItems").collect());
+    expect(items.find((i) => i.planSlug === "pro")).toMatchObject({ status: "active", asOf: T0 + 10 });
+  });
+
+  test("a sweep out of time hands on to a continuation, which reads every user from where it stopped", async () => {
+    const t = newTest();
+    for (let i = 0; i < 150; i++) {
+      const id = `user_${String(i).padStart(3, "0")}`;
+      clerk.users.set(id, clerkUser(id, {}, T0 - 1000 + i));
+      clerk.subscriptions.set(id, backendSubscription(id, [{ plan: "pro", status: "active", at: T0 }]));
+    }
+    const summary = await t.action(internal.reconcile.daily, { billingBudgetMs: 0 });
+    expect(summary).toMatchObject({
+      clerkUsers: 150,
+      created: 150,
+      subscriptionsRepaired: 0,
+      billing: "continuing",
+    });
+    await t.finishAllScheduledFunctions(() => vi.advanceTimersByTime(1));
+    const users = await t.run((ctx) => ctx.db.query("users").collect());
+    expect(users.filter((u) => u.plan === "pro")).toHaveLength(150);
+    // Each user's subscription was read once: the continuation went on, it did not start over.
+    const reads = clerk.calls.filter((c) => c.path.endsWith("/billing/subscription")).map((c) => c.path);
+    expect(reads).toHaveLength(150);
+    expect(new Set(reads).size).toBe(150);
+  });
+
+  test("Clerk's rate limit (429): the sweep waits its Retry-After and goes on where it stopped", async () => {
+    const t = newTest();
+    for (let i = 0; i < 6; i++) {
+      const id = `user_${i}`;
+      clerk.users.set(id, clerkUser(id, {}, T0 - 1000 + i));
+      clerk.subscriptions.set(id, backendSubscription(id, [{ plan: "pro", status: "active", at: T0 }]));
+    }
+    clerk.billing.rateLimitNext = 2;
+    const summary = await sync(t);
+    expect(summary).toMatchObject({ clerkUsers: 6, created: 6, billing: "continuing" });
+    const pro = async () =>
+      (await t.run((ctx) => ctx.db.query("users").collect())).filter((u) => u.plan === "pro").length;
+    expect(await pro()).toBeLessThan(6);
+    // Not before Clerk's Retry-After (2 s)...
+    vi.advanceTimersByTime(1500);
+    await t.finishInProgressScheduledFunctions();
+    expect(await pro()).toBeLessThan(6);
+    // ...then the continuation reads the rest.
+    vi.advanceTimersByTime(1000);
+    await t.finishAllScheduledFunctions(() => vi.advanceTimersByTime(1));
+    expect(await pro()).toBe(6);
+    expect(await repairs(t)).toHaveLength(6);
   });
 
   test("an answer older than an event already applied changes nothing", async () => {
@@ -368,7 +433,7 @@ describe("reconciliation reads each user's subscription from Clerk", () => {
       clerkUsers: 12,
       created: 12,
       subscriptionsRepaired: 0,
-      billingChecked: false,
+      billing: "off",
     });
     // The batch in flight when the refusal came (four at once); no later batch asks again.
     const asked = clerk.calls.filter((c) => c.path.endsWith("/billing/subscription"));

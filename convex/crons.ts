@@ -11,6 +11,6 @@ crons.daily(
 );
 
 // Webhooks can be late or lost (Clerk says so): compare with Clerk's user list once a day.
-crons.daily("reconcile users with Clerk", { hourUTC: 3, minuteUTC: 41 }, internal.reconcile.daily);
+crons.daily("reconcile users with Clerk", { hourUTC: 3, minuteUTC: 41 }, internal.reconcile.daily, {});
 
 export default crons;

@@ -13,6 +13,8 @@ beforeEach(() => {
   clerk = fakeClerkApi();
   vi.stubGlobal("fetch", clerk.fetch);
   vi.stubEnv("CLERK_SECRET_KEY", "sk_test_reconcile");
+  // Clerk Billing reads unpaced (lib/billingReconcile.ts): the fake Clerk has no rate limit.
+  vi.stubEnv("CLERK_API_READS_PER_SECOND", "0");
 });
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -108,7 +110,7 @@ test("missing, stale and deleted rows are repaired, each audited, and the table 
     invalid: 0,
     // Clerk has no subscription for these users (404): nothing to repair, and Billing answered.
     subscriptionsRepaired: 0,
-    billingChecked: true,
+    billing: "checked",
   });
   expect(await liveTable(t)).toEqual(clerkTable());
   expect((await usersRow(t, "user_gone"))?.deletedAt).toBeTypeOf("number");
@@ -200,4 +202,16 @@ test("a Clerk user that does not parse is counted invalid, never written, and it
   expect(summary).toMatchObject({ clerkUsers: 1, invalid: 1, created: 0, updated: 0, deleted: 0 });
   // Clerk still has the user (GET /v1/users/user_broken answers), so the row stays as it was.
   expect(await usersRow(t, "user_broken")).toEqual(before);
+});
+
+test("subscription reads keep to CLERK_API_READS_PER_SECOND", async () => {
+  vi.stubEnv("CLERK_API_READS_PER_SECOND", "20");
+  const now = Date.now();
+  const t = await world(Array.from({ length: 11 }, (_, i) => clerkUser(`user_${i}`, {}, now - i)));
+  const started = performance.now();
+  await t.action(internal.reconcile.daily, {});
+  const elapsed = performance.now() - started;
+  // 12 users (with the admin) are 3 batches of 4, each taking at least 4 / 20 s.
+  expect(clerk.calls.filter((c) => c.path.endsWith("/billing/subscription"))).toHaveLength(12);
+  expect(elapsed).toBeGreaterThanOrEqual(3 * 200 - 10);
 });

@@ -3,6 +3,7 @@ import { v } from "convex/values";
 import { internal } from "./_generated/api";
 import { internalAction, internalMutation, internalQuery } from "./_generated/server";
 import { userJson } from "./lib/clerkEvents";
+import { CONTINUATION_BUDGET_MS, sweepSubscriptions } from "./lib/billingReconcile";
 import { reconcileSummaryValidator, reconcileUsers } from "./lib/reconcile";
 import { recordAudit } from "./lib/audit";
 import { repairBilling } from "./lib/billingSync";
@@ -55,7 +56,9 @@ export const applyClerkPage = internalMutation({
  */
 export const applyClerkBilling = internalMutation({
   args: {
-    subscriptions: v.array(v.object({ clerkId: v.string(), items: v.array(v.object(itemStateFields)) })),
+    subscriptions: v.array(
+      v.object({ clerkId: v.string(), items: v.array(v.object(itemStateFields)), readAt: v.number() }),
+    ),
     actor: v.string(),
   },
   returns: v.number(),
@@ -68,14 +71,16 @@ export const applyClerkBilling = internalMutation({
 
 /** Users that are not tombstoned, a page at a time. */
 export const liveUsersPage = internalQuery({
-  args: { cursor: v.union(v.string(), v.null()) },
+  args: { cursor: v.union(v.string(), v.null()), numItems: v.optional(v.number()) },
   returns: v.object({
     page: v.array(v.object({ clerkId: v.string(), createdAt: v.number() })),
     continueCursor: v.string(),
     isDone: v.boolean(),
   }),
-  handler: async (ctx, { cursor }) => {
-    const result = await ctx.db.query("users").paginate({ numItems: USERS_PAGE, cursor });
+  handler: async (ctx, { cursor, numItems }) => {
+    const result = await ctx.db
+      .query("users")
+      .paginate({ numItems: Math.min(numItems ?? USERS_PAGE, USERS_PAGE), cursor });
     return {
       page: result.page
         .filter((u) => u.deletedAt === undefined)
@@ -107,11 +112,22 @@ export const recordRun = internalMutation({
   },
 });
 
+/** A subscription sweep that ran out of time or was told to slow down, going on where it stopped. */
+export const continueBillingSweep = internalAction({
+  args: { actor: v.string(), cursor: v.union(v.string(), v.null()) },
+  returns: v.null(),
+  handler: async (ctx, { actor, cursor }) => {
+    await sweepSubscriptions(ctx, actor, cursor, CONTINUATION_BUDGET_MS);
+    return null;
+  },
+});
+
 export const daily = internalAction({
-  args: {},
+  /** `billingBudgetMs`: for tests of the hand-on; the cron passes nothing. */
+  args: { billingBudgetMs: v.optional(v.number()) },
   returns: reconcileSummaryValidator,
-  handler: async (ctx) => {
-    const summary = await reconcileUsers(ctx, "cron");
+  handler: async (ctx, { billingBudgetMs }) => {
+    const summary = await reconcileUsers(ctx, "cron", billingBudgetMs ?? CONTINUATION_BUDGET_MS);
     await ctx.runMutation(internal.reconcile.recordRun, { actor: "cron", summary });
     return summary;
   },

@@ -197,7 +197,11 @@ export function fakeClerkApi() {
   /** Clerk Billing's subscription per user for GET /v1/users/{id}/billing/subscription; none is 404. */
   const subscriptions = new Map<string, unknown>();
   /** Set to answer subscription questions with this status instead (Billing not enabled: 403). */
-  const billing = { refuseWith: undefined as number | undefined };
+  const billing = {
+    refuseWith: undefined as number | undefined,
+    /** This many subscription reads are answered 429 with Retry-After: 2 first. */
+    rateLimitNext: 0,
+  };
   const fake = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     const url = new URL(request.url);
@@ -222,6 +226,13 @@ export function fakeClerkApi() {
     }
     const subscription = /^\/v1\/users\/([^/]+)\/billing\/subscription$/.exec(url.pathname);
     if (request.method === "GET" && subscription?.[1]) {
+      if (billing.rateLimitNext > 0) {
+        billing.rateLimitNext--;
+        return new Response(
+          JSON.stringify({ errors: [{ code: "too_many_requests", message: "slow down", long_message: "" }] }),
+          { status: 429, headers: { "Content-Type": "application/json", "Retry-After": "2" } },
+        );
+      }
       const found = subscriptions.get(decodeURIComponent(subscription[1]));
       if (billing.refuseWith !== undefined || found === undefined) {
         const status = billing.refuseWith ?? 404;

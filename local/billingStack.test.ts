@@ -353,7 +353,7 @@ describe("Clerk Billing → Convex → Clerk's metadata, offline", () => {
     const before = p.me.seen.length;
 
     const summary = await admin.action(api.admin.reconcileUsers, {});
-    expect(summary).toMatchObject({ subscriptionsRepaired: 1, billingChecked: true, updated: 0 });
+    expect(summary).toMatchObject({ subscriptionsRepaired: 1, billing: "checked", updated: 0 });
     await p.me.until((v) => v?.plan === "pro", before);
     const pro = itemsBySlug((await p.billing.subscription()).body.response).pro!;
     await p.mine.until((v) => v?.paid?.status === "active" && v.paid.periodEnd === pro.period_end);

@@ -132,6 +132,8 @@ async function main() {
     CLERK_WEBHOOK_SECRET: secrets.webhook,
     CLERK_SECRET_KEY: secrets.clerkKey,
     CLERK_API_URL: urls.idp,
+    // The local IdP has no Backend API rate limit to keep under (lib/billingReconcile.ts).
+    CLERK_API_READS_PER_SECOND: process.env.CLERK_API_READS_PER_SECOND ?? "50",
   };
   backend = spawnBackend(backendEnv);
   await waitForHttp(`${urls.backend}/version`, 60_000);

@@ -25,6 +25,7 @@ export async function startTestStack(idpOptions: IdpOptions = {}): Promise<TestS
       CLERK_WEBHOOK_SECRET: idp.webhookSecret,
       CLERK_SECRET_KEY: idp.secretKey,
       CLERK_API_URL: idp.url,
+      CLERK_API_READS_PER_SECOND: "50",
     },
   });
   idp.setWebhookUrl(`${backend.siteUrl}/clerk-users-webhook`);

@@ -206,6 +206,7 @@ export async function startStack(idpOptions: IdpOptions = {}): Promise<Stack> {
       CLERK_WEBHOOK_SECRET: idp.webhookSecret,
       CLERK_SECRET_KEY: idp.secretKey,
       CLERK_API_URL: idp.url,
+      CLERK_API_READS_PER_SECOND: "50",
     });
   } catch (error) {
     await idp.dispose();

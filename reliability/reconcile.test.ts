@@ -179,7 +179,7 @@ test("after webhooks were dropped, admin.reconcileUsers makes the users table eq
     invalid: 0,
     // Each sign-up's free subscription item, whose billing events were dropped, read from Clerk.
     subscriptionsRepaired: created.length,
-    billingChecked: true,
+    billing: "checked",
   });
   // The deleted author's post went with the tombstone.
   expect(feed.page.map((p) => p._id)).not.toContain(doomedPost);

@@ -22,6 +22,7 @@ import type * as insights from "../insights.js";
 import type * as lib_audit from "../lib/audit.js";
 import type * as lib_billing from "../lib/billing.js";
 import type * as lib_billingEvents from "../lib/billingEvents.js";
+import type * as lib_billingReconcile from "../lib/billingReconcile.js";
 import type * as lib_billingSync from "../lib/billingSync.js";
 import type * as lib_clerk from "../lib/clerk.js";
 import type * as lib_clerkEvents from "../lib/clerkEvents.js";
@@ -63,6 +64,7 @@ declare const fullApi: ApiFromModules<{
   "lib/audit": typeof lib_audit;
   "lib/billing": typeof lib_billing;
   "lib/billingEvents": typeof lib_billingEvents;
+  "lib/billingReconcile": typeof lib_billingReconcile;
   "lib/billingSync": typeof lib_billingSync;
   "lib/clerk": typeof lib_clerk;
   "lib/clerkEvents": typeof lib_clerkEvents;

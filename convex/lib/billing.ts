@@ -25,6 +25,11 @@ export type ItemState = {
  */
 const TERMINAL = new Set(["ended", "abandoned", "expired"]);
 
+/** Whether an item's status is one a paid item never leaves (see TERMINAL). */
+export function isFinal(status: string): boolean {
+  return TERMINAL.has(status);
+}
+
 /** The paid plan's slug in Clerk Billing, as for `has({ plan })` and `metadata.plan`. */
 export const PRO_SLUG = "pro";
 /** The default plan's slug: every user's free item. */

@@ -8,7 +8,15 @@ import { internal } from "../_generated/api";
 import type { Doc } from "../_generated/dataModel";
 import type { MutationCtx, QueryCtx } from "../_generated/server";
 import { recordAudit } from "./audit";
-import { billingPlanOf, decidePlan, DEFAULT_SLUG, nextLapse, supersedes, type ItemState } from "./billing";
+import {
+  billingPlanOf,
+  decidePlan,
+  DEFAULT_SLUG,
+  isFinal,
+  nextLapse,
+  supersedes,
+  type ItemState,
+} from "./billing";
 import { userByClerkId } from "./users";
 import type { Plan } from "./permissions";
 
@@ -175,17 +183,23 @@ export async function applyBillingUpdate(
 }
 
 /**
- * Reconciliation's report of a user's items (Clerk's Backend API), applied as a billing event
- * is, each repair audited. Returns whether it repaired anything: the state Gatehouse already had,
- * confirmed as of a later time, is not a repair.
+ * Reconciliation's report of a user's items (Clerk's Backend API, read at `readAt`), applied as a
+ * billing event is, each repair audited. Clerk's answer lists the subscription's current items, so
+ * an item Gatehouse keeps as current that the answer leaves out has left the subscription (its
+ * `ended` event was lost): it is ended, as of the read. Returns whether anything was repaired: the
+ * state Gatehouse already had, confirmed as of a later time, is not a repair.
  */
 export async function repairBilling(
   ctx: MutationCtx,
   actor: string,
-  update: { clerkId: string; items: ItemState[] },
+  { clerkId, items, readAt }: { clerkId: string; items: ItemState[]; readAt: number },
 ): Promise<boolean> {
+  const reported = new Set(items.map((item) => item.itemId));
+  const left = (await itemsOf(ctx, clerkId))
+    .filter((kept) => !reported.has(kept.itemId) && !isFinal(kept.status))
+    .map((kept) => ({ ...kept, status: "ended", asOf: readAt }));
   const source = { action: "reconcile.billing", actor, auditEveryChange: true };
-  return (await applyBillingUpdate(ctx, source, update)).changed;
+  return (await applyBillingUpdate(ctx, source, { clerkId, items: [...items, ...left] })).changed;
 }
 
 /** Whether a kept item says the same as a reported one, whatever time each is as of. */

@@ -75,28 +75,28 @@ export async function clerkUserExists(clerkId: string): Promise<boolean> {
 }
 
 /**
- * What Clerk Billing says of a user's subscription now: its items, or `"none"` when Clerk has no
- * subscription for them (404), or `"unavailable"` when Clerk refuses the question itself (another
- * 4xx: Billing is not enabled on the instance), so a run can stop asking, or `"unreadable"` when
- * the answer is not a subscription (that user is skipped, as a user that does not parse is).
+ * What Clerk Billing says of a user's subscription now:
+ * - its items;
+ * - `"none"`: Clerk has no subscription for them (404);
+ * - `"unavailable"`: Clerk refuses the question itself (another 4xx: Billing is not enabled on
+ *   the instance), so a run can stop asking;
+ * - `"unreadable"`: the answer is not a subscription (that user is skipped, as a user that does
+ *   not parse is);
+ * - `{ retryAfterMs }`: Clerk's rate limit (429), with its Retry-After when it sent one.
  * Clerk being unreachable is an upstream failure.
  */
 export async function clerkSubscriptionItems(
   clerkId: string,
-): Promise<ItemState[] | "none" | "unavailable" | "unreadable"> {
+): Promise<ItemState[] | "none" | "unavailable" | "unreadable" | { retryAfterMs: number | undefined }> {
   let subscription: unknown;
   try {
     subscription = await clerk().billing.getUserBillingSubscription(clerkId);
   } catch (error) {
+    if (isClerkAPIResponseError(error) && error.status === 429) {
+      return { retryAfterMs: typeof error.retryAfter === "number" ? error.retryAfter * 1000 : undefined };
+    }
     if (isClerkAPIResponseError(error) && error.status === 404) return "none";
-    if (
-      isClerkAPIResponseError(error) &&
-      typeof error.status === "number" &&
-      error.status >= 400 &&
-      error.status < 500 &&
-      error.status !== 429
-    )
-      return "unavailable";
+    if (isClerkAPIResponseError(error) && error.status >= 400 && error.status < 500) return "unavailable";
     upstreamFailure(error);
   }
   const parsed = backendSubscription.safeParse(subscription);

@@ -2,8 +2,8 @@
  * Reconciliation: Clerk says webhooks can be late or never delivered, so the users table is
  * compared with Clerk's own user list and repaired through the path webhooks take
  * (lib/userSync.ts): missing rows created, stale rows updated (strictly newer `updated_at`
- * only), rows of users Clerk no longer has tombstoned. Each listed user's Clerk Billing
- * subscription is read too and applied as billing events are (lib/billingSync.ts), so a lost
+ * only), rows of users Clerk no longer has tombstoned. Then each live user's Clerk Billing
+ * subscription is read and applied as billing events are (lib/billingReconcile.ts), so a lost
  * `subscriptionItem.*` event cannot leave a plan wrong. Runs daily (crons.ts) and on an admin's
  * demand (admin.reconcileUsers); every repair is audited.
  *
@@ -13,11 +13,8 @@
 import { v, type Infer } from "convex/values";
 import { internal } from "../_generated/api";
 import type { ActionCtx } from "../_generated/server";
-import type { ItemState } from "./billing";
-import { CLERK_USER_PAGE, clerkSubscriptionItems, clerkUserExists, clerkUserPage } from "./clerk";
-
-/** Subscriptions asked of Clerk at once: well under its Backend API rate limit. */
-const SUBSCRIPTION_READS_AT_ONCE = 4;
+import { billingSweepStatus, sweepSubscriptions } from "./billingReconcile";
+import { CLERK_USER_PAGE, clerkUserExists, clerkUserPage } from "./clerk";
 
 export const reconcileSummaryValidator = v.object({
   clerkUsers: v.number(),
@@ -27,14 +24,22 @@ export const reconcileSummaryValidator = v.object({
   unchanged: v.number(),
   /** Clerk users, or their subscriptions, whose data could not be read: skipped, never written. */
   invalid: v.number(),
-  /** Users whose subscription items Clerk reported newer than Gatehouse had them. */
+  /** Users whose subscription items Clerk reported differently than Gatehouse had them. */
   subscriptionsRepaired: v.number(),
-  /** false when Clerk refused to answer about subscriptions (Billing not enabled on the instance). */
-  billingChecked: v.boolean(),
+  /** How the subscription sweep ended (lib/billingReconcile.ts). */
+  billing: billingSweepStatus,
 });
 export type ReconcileSummary = Infer<typeof reconcileSummaryValidator>;
 
-export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<ReconcileSummary> {
+/**
+ * `billingBudgetMs`: how long this run reads subscriptions before a scheduled continuation takes
+ * over (an admin waits for the answer; the cron does not).
+ */
+export async function reconcileUsers(
+  ctx: ActionCtx,
+  actor: string,
+  billingBudgetMs: number,
+): Promise<ReconcileSummary> {
   const startedAt = Date.now();
   const summary: ReconcileSummary = {
     clerkUsers: 0,
@@ -44,7 +49,7 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
     unchanged: 0,
     invalid: 0,
     subscriptionsRepaired: 0,
-    billingChecked: true,
+    billing: "checked",
   };
   const inClerk = new Set<string>();
 
@@ -57,7 +62,6 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
       summary.updated += page.updated;
       summary.unchanged += page.unchanged;
       summary.invalid += page.invalid;
-      if (summary.billingChecked) await repairSubscriptions(ctx, page.ids, actor, summary);
     }
     if (users.length < CLERK_USER_PAGE) break;
   }
@@ -80,47 +84,10 @@ export async function reconcileUsers(ctx: ActionCtx, actor: string): Promise<Rec
     cursor = rows.isDone ? null : rows.continueCursor;
   } while (cursor !== null);
 
+  // Subscriptions last: a slow or refused billing read never holds up the users' own repairs.
+  const sweep = await sweepSubscriptions(ctx, actor, null, billingBudgetMs);
+  summary.subscriptionsRepaired = sweep.repaired;
+  summary.invalid += sweep.unreadable;
+  summary.billing = sweep.status;
   return summary;
-}
-
-/** Reads these users' subscriptions from Clerk and applies them; adds what it did to `summary`. */
-async function repairSubscriptions(
-  ctx: ActionCtx,
-  clerkIds: string[],
-  actor: string,
-  summary: ReconcileSummary,
-): Promise<void> {
-  const read = await subscriptionsOf(clerkIds);
-  if (read === "unavailable") {
-    summary.billingChecked = false;
-    return;
-  }
-  summary.invalid += read.unreadable;
-  if (read.found.length === 0) return;
-  summary.subscriptionsRepaired += await ctx.runMutation(internal.reconcile.applyClerkBilling, {
-    subscriptions: read.found,
-    actor,
-  });
-}
-
-/**
- * The subscription items Clerk reports for these users (those it has a subscription for), and how
- * many answers could not be read: those users' subscriptions are left as they are, and the rest
- * are still repaired.
- */
-async function subscriptionsOf(
-  clerkIds: string[],
-): Promise<{ found: { clerkId: string; items: ItemState[] }[]; unreadable: number } | "unavailable"> {
-  const found: { clerkId: string; items: ItemState[] }[] = [];
-  let unreadable = 0;
-  for (let i = 0; i < clerkIds.length; i += SUBSCRIPTION_READS_AT_ONCE) {
-    const batch = clerkIds.slice(i, i + SUBSCRIPTION_READS_AT_ONCE);
-    const answers = await Promise.all(batch.map((clerkId) => clerkSubscriptionItems(clerkId)));
-    for (const [k, items] of answers.entries()) {
-      if (items === "unavailable") return "unavailable";
-      if (items === "unreadable") unreadable++;
-      else if (items !== "none" && items.length > 0) found.push({ clerkId: batch[k] as string, items });
-    }
-  }
-  return { found, unreadable };
 }

@@ -314,7 +314,7 @@ describe("audit lines", () => {
         nameOf,
       ),
     ).toBe("Ada Admin synced with Clerk: compared 5 users, 1 added, 0 updated, 2 removed");
-    const run = (details: Record<string, number | boolean>) =>
+    const run = (details: Record<string, number | string>) =>
       describeEntry(
         {
           ...entry("users.reconcile", { clerkUsers: 5, created: 0, updated: 0, deleted: 0, ...details }),
@@ -322,11 +322,16 @@ describe("audit lines", () => {
         },
         nameOf,
       );
-    expect(run({ subscriptionsRepaired: 1, billingChecked: true })).toBe(
-      "Ada Admin synced with Clerk: compared 5 users, 0 added, 0 updated, 0 removed; 1 subscription repaired",
+    const synced = "Ada Admin synced with Clerk: compared 5 users, 0 added, 0 updated, 0 removed";
+    expect(run({ subscriptionsRepaired: 1, billing: "checked" })).toBe(`${synced}; 1 subscription repaired`);
+    expect(run({ subscriptionsRepaired: 2, billing: "continuing" })).toBe(
+      `${synced}; 2 subscriptions repaired so far, the rest are being checked in the background`,
     );
-    expect(run({ subscriptionsRepaired: 0, billingChecked: false })).toBe(
-      "Ada Admin synced with Clerk: compared 5 users, 0 added, 0 updated, 0 removed; subscriptions not checked (Clerk Billing is off)",
+    expect(run({ subscriptionsRepaired: 0, billing: "off" })).toBe(
+      `${synced}; subscriptions not checked (Clerk Billing is off)`,
+    );
+    expect(run({ subscriptionsRepaired: 0, billing: "failed" })).toBe(
+      `${synced}; 0 subscriptions repaired, then Clerk stopped answering (the next sync goes on)`,
     );
     expect(
       describeEntry(

@@ -91,12 +91,22 @@ function describeBilling(source: string, target: string, d: NonNullable<AuditEnt
 }
 
 /**
- * A sync's word on subscriptions: how many it repaired, or that Clerk would not say (Billing is
- * off). Summaries from before subscriptions were synced say nothing of them.
+ * A sync's word on subscriptions: how many it repaired, and whether the rest are still being read
+ * in the background, or that Clerk would not say (Billing is off) or did not answer. Summaries from
+ * before subscriptions were synced say nothing of them.
  */
 export function subscriptionsPart(summary: Record<string, unknown>): string {
-  if (summary["billingChecked"] === false) return "; subscriptions not checked (Clerk Billing is off)";
-  if (typeof summary["subscriptionsRepaired"] !== "number") return "";
   const n = summary["subscriptionsRepaired"];
-  return `; ${n} ${n === 1 ? "subscription" : "subscriptions"} repaired`;
+  if (typeof n !== "number") return "";
+  const repaired = `${n} ${n === 1 ? "subscription" : "subscriptions"} repaired`;
+  switch (summary["billing"]) {
+    case "off":
+      return "; subscriptions not checked (Clerk Billing is off)";
+    case "failed":
+      return `; ${repaired}, then Clerk stopped answering (the next sync goes on)`;
+    case "continuing":
+      return `; ${repaired} so far, the rest are being checked in the background`;
+    default:
+      return `; ${repaired}`;
+  }
 }
