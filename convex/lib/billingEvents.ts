@@ -119,13 +119,17 @@ export const backendSubscription = z.object({ subscriptionItems: z.array(backend
  * it supersedes only states older than the change it reports.
  */
 export function backendItemStates(subscription: z.infer<typeof backendSubscription>): ItemState[] {
-  return subscription.subscriptionItems.map((item) => ({
-    itemId: item.id,
-    planSlug: item.plan?.slug ?? "",
-    status: item.status,
-    periodEnd: item.periodEnd,
-    canceledAt: item.canceledAt ?? null,
-    pastDueAt: item.pastDueAt ?? null,
-    asOf: item.updatedAt,
-  }));
+  return subscription.subscriptionItems.map((item) =>
+    itemState(
+      {
+        id: item.id,
+        status: item.status,
+        plan: item.plan,
+        period_end: item.periodEnd,
+        canceled_at: item.canceledAt,
+        past_due_at: item.pastDueAt,
+      },
+      item.updatedAt,
+    ),
+  );
 }
