@@ -8,9 +8,8 @@
  * requests / 10 s on a development instance, 1 000 on production).
  */
 import { v, type Infer } from "convex/values";
-import { env } from "../_generated/server";
 import { internal } from "../_generated/api";
-import type { ActionCtx } from "../_generated/server";
+import { env, type ActionCtx } from "../_generated/server";
 import type { ItemState } from "./billing";
 import { clerkSubscriptionItems } from "./clerk";
 import { errorCodeOf } from "./errors";
@@ -101,17 +100,15 @@ async function readSubscriptions(clerkIds: string[]): Promise<Read> {
     const batch = clerkIds.slice(i, i + READS_AT_ONCE);
     const startedAt = Date.now();
     const answers = await Promise.all(batch.map((clerkId) => clerkSubscriptionItems(clerkId)));
+    let limited: { retryAfterMs: number | undefined } | undefined;
     for (const [k, answer] of answers.entries()) {
       if (answer === "unavailable") return { ...read, stop: "off" };
       if (answer === "unreadable") read.unreadable++;
       else if (Array.isArray(answer))
         read.found.push({ clerkId: batch[k] as string, items: answer, readAt: startedAt });
+      else if (answer !== "none") limited = answer;
     }
-    for (const answer of answers) {
-      if (typeof answer === "object" && !Array.isArray(answer)) {
-        return { ...read, stop: { retryAfterMs: answer.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS } };
-      }
-    }
+    if (limited) return { ...read, stop: { retryAfterMs: limited.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS } };
     if (perSecond > 0) await pause(startedAt + (batch.length * 1000) / perSecond - Date.now());
   }
   return read;
